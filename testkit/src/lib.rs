@@ -1,0 +1,101 @@
+//! Support for the workspace's kernel tests.
+//!
+//! Kernel tests need root and a kernel with IPVS. They are compiled only with each crate's
+//! `kernel-tests` feature, and `cargo xtask test` runs them inside the real-kernel VM lane.
+//! Run anywhere else they fail loudly with instructions instead of passing or skipping silently.
+
+use std::io;
+use std::path::Path;
+use std::process::Command;
+
+/// How to run kernel tests, repeated in every failure message so nobody has to guess.
+pub const HOW_TO_RUN: &str = "run the kernel tests with `cargo xtask test` (all lanes) or \
+`cargo xtask vm -- <test binary>` (one binary in the VM lane); see docs/testing.md";
+
+/// Panics with an actionable message unless this process is root on a kernel with IPVS.
+///
+/// Loads `ip_vs` with modprobe first when it is not loaded yet, as ipvsadm does.
+pub fn require_ipvs() {
+    require_root();
+    if !ipvs_loaded() {
+        let _ = Command::new("modprobe").arg("ip_vs").status();
+    }
+    if !ipvs_loaded() {
+        panic!("this test needs a kernel with IPVS (ip_vs could not be loaded): {HOW_TO_RUN}");
+    }
+}
+
+/// Panics with an actionable message unless this process runs as root.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN): {HOW_TO_RUN}");
+    }
+}
+
+fn ipvs_loaded() -> bool {
+    Path::new("/proc/net/ip_vs").exists()
+}
+
+/// Moves the calling thread into a fresh, empty network namespace with `lo` up.
+///
+/// Each test thread gets its own namespace, so tests run in parallel without seeing each
+/// other's IPVS tables, and everything a test created vanishes with its thread.
+/// `lo` must be up: IPVS refuses real servers with EINVAL ("address not unicast") otherwise.
+pub fn isolate_netns() -> io::Result<()> {
+    // SAFETY: unshare only changes the calling thread's namespace membership.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    set_link_up("lo")
+}
+
+/// Sets the IFF_UP flag of the interface `name` in the calling thread's namespace.
+pub fn set_link_up(name: &str) -> io::Result<()> {
+    // SAFETY: a plain datagram socket used only for interface ioctls, closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let result = (|| {
+        // SAFETY: ifreq is plain old data; all-zero is a valid value.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        if name.len() >= req.ifr_name.len() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "interface name too long"));
+        }
+        for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+            *dst = src as libc::c_char;
+        }
+        // SAFETY: fd is a valid socket and req a valid ifreq for these requests.
+        if unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+        unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+        // SAFETY: as above.
+        if unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    })();
+    // SAFETY: fd was opened above and is not used after this.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// Prepares a kernel test: checks the lane, then isolates the thread in a new namespace.
+///
+/// Call it first in every kernel test.
+pub fn kernel_test() {
+    require_ipvs();
+    isolate_netns().unwrap_or_else(|e| panic!("cannot create a test network namespace: {e}"));
+}
+
+/// The reference ipvsadm 1.31 binary, or a panic saying how to get it.
+pub fn reference_ipvsadm() -> &'static Path {
+    let path = Path::new("/usr/sbin/ipvsadm");
+    if !path.exists() {
+        panic!("the reference ipvsadm is missing (apt-get install ipvsadm): {HOW_TO_RUN}");
+    }
+    path
+}
