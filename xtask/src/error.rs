@@ -70,6 +70,14 @@ pub enum Error {
         /// The end of the guest's kernel console.
         console_tail: String,
     },
+    /// Cargo's or libtest's output could not be understood.
+    #[error("cannot understand the output of {what}: {reason}")]
+    Output {
+        /// Which program's output.
+        what: String,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// A check or a test failed; the details were already printed.
     #[error("{0}")]
     Failed(String),

@@ -5,6 +5,8 @@
 
 mod error;
 mod host;
+mod shell;
+mod test;
 mod vm;
 
 use std::process::ExitCode;
@@ -18,7 +20,10 @@ usage: cargo xtask <command>
 commands:
   vm [--kernel 6.1|6.12] [--timeout SECS] [--env NAME=VALUE]... [--] CMD [ARGS...]
       run CMD as root in a throwaway VM with a Debian kernel (default 6.1, timeout 600 s);
-      exits with CMD's exit code (124: the VM timed out, 125: the VM itself failed)";
+      exits with CMD's exit code (124: the VM timed out, 125: the VM itself failed)
+  test [--kernel 6.1|6.12] [--timeout SECS] [--no-vm | --vm-only]
+      fmt, clippy and host tests, then the kernel tests (tests/kernel_*.rs) in one VM boot and
+      the VM lane's own tests (tests/vm_*.rs); ends with a `N passed, N failed` line";
 
 fn main() -> ExitCode {
     let args: Vec<String> = match std::env::args_os()
@@ -39,8 +44,11 @@ fn dispatch(args: &[String]) -> Result<i32> {
     match args.split_first() {
         Some((command, rest)) if command == "vm" => {
             let (options, command) = vm::parse_args(rest)?;
-            vm::run(&options, &command)
+            let cwd =
+                std::env::current_dir().map_err(Error::io("reading the working directory"))?;
+            vm::run(&options, &cwd, &command, false).map(|outcome| outcome.code)
         }
+        Some((command, rest)) if command == "test" => test::run(&test::parse_args(rest)?),
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             println!("{USAGE}");
             Ok(0)

@@ -32,14 +32,30 @@ pub struct Boot<'a> {
     pub run_dir: &'a Path,
     /// How long the whole boot may take.
     pub timeout: Duration,
+    /// Whether to keep a copy of the job's stdout besides streaming it.
+    pub keep_stdout: bool,
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The job's exit code.
+    pub code: i32,
+    /// A copy of the job's stdout, when it was asked for.
+    pub stdout: Vec<u8>,
 }
 
 impl Boot<'_> {
-    /// Boots the guest, streams the job's stdout and stderr to ours, and returns the job's
-    /// exit code.
-    pub fn run(&self) -> Result<i32> {
+    /// Boots the guest, streams the job's stdout and stderr to ours, and returns how the job
+    /// ended.
+    pub fn run(&self) -> Result<Outcome> {
         let streams = [
-            ("stdout", Relay::Stdout),
+            (
+                "stdout",
+                Relay::Stdout {
+                    keep: self.keep_stdout,
+                },
+            ),
             ("stderr", Relay::Stderr),
             ("status", Relay::Keep),
         ];
@@ -67,7 +83,7 @@ impl Boot<'_> {
         let mut outputs = relays
             .into_iter()
             .map(|relay| relay.join().unwrap_or_default());
-        let (_, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
+        let (stdout, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
         let console_tail = || self.console_tail();
         let Some(status) = status else {
             return Err(Error::Timeout {
@@ -76,9 +92,13 @@ impl Boot<'_> {
             });
         };
         let text = String::from_utf8_lossy(&status_text.unwrap_or_default()).into_owned();
-        text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
+        let code = text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
             status,
             console_tail: console_tail(),
+        })?;
+        Ok(Outcome {
+            code,
+            stdout: stdout.unwrap_or_default(),
         })
     }
 
@@ -147,7 +167,10 @@ impl Boot<'_> {
 /// Where a guest port's bytes go.
 #[derive(Clone, Copy)]
 enum Relay {
-    Stdout,
+    /// To our stdout, and kept as well when `keep` is set.
+    Stdout {
+        keep: bool,
+    },
     Stderr,
     /// Collected and returned.
     Keep,
@@ -201,13 +224,13 @@ fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
         }
         let chunk = &buffer[..n];
         // A closed stdout on our side must not stall the guest: keep draining.
+        if matches!(relay, Relay::Keep | Relay::Stdout { keep: true }) {
+            kept.extend_from_slice(chunk);
+        }
         let _ = match relay {
-            Relay::Stdout => write_flush(&mut io::stdout().lock(), chunk),
+            Relay::Stdout { .. } => write_flush(&mut io::stdout().lock(), chunk),
             Relay::Stderr => write_flush(&mut io::stderr().lock(), chunk),
-            Relay::Keep => {
-                kept.extend_from_slice(chunk);
-                Ok(())
-            }
+            Relay::Keep => Ok(()),
         };
     }
     kept
