@@ -5,7 +5,7 @@ mod kernel_lane;
 mod libtest;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,7 @@ struct Step {
 
 /// Runs the suite; returns 0 when everything passed and 1 otherwise.
 pub fn run(options: &Options) -> Result<i32> {
-    let root = workspace_root();
+    let root = crate::workspace_root();
     let mut steps = Vec::new();
     if options.host {
         check(
@@ -269,14 +269,6 @@ fn cargo(root: &Path) -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.current_dir(root);
     command
-}
-
-/// The workspace root, the parent of xtask's own directory.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 #[cfg(test)]
