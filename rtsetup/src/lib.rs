@@ -24,7 +24,9 @@
 //! ```
 
 pub mod address;
+pub mod capture;
 pub mod error;
+pub mod frame;
 pub mod ipnet;
 pub mod link;
 pub mod mac;
