@@ -15,11 +15,12 @@ use crate::netns::Netns;
 /// The hidden subcommand of the `rtsetup` binary that serves HTTP.
 pub const SERVE_HTTP: &str = "serve-http";
 
-/// Starts the responder for `host` unless one is already running.
+/// Starts the responder for `host` on every address of its namespace (the VIP on `lo` as
+/// well as its own), unless one is already running; `probe` is an address to test it on.
 pub(crate) fn start(
     netns: &Netns,
     host: &str,
-    listen: SocketAddr,
+    probe: SocketAddr,
     exe: &Path,
     state: &StateDir,
 ) -> Result<()> {
@@ -27,6 +28,7 @@ pub(crate) fn start(
         return Ok(());
     }
     let object = || Object::Process(format!("{SERVE_HTTP} in {host}"));
+    let listen = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), probe.port());
     let log_path = state.log_file(host);
     let log = File::create(&log_path).map_err(|e| state.error("create", &log_path, e))?;
     let log_err = log
@@ -54,7 +56,7 @@ pub(crate) fn start(
 
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        if netns.run(|| TcpStream::connect_timeout(&listen, Duration::from_millis(200)).is_ok())? {
+        if netns.run(|| TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok())? {
             return Ok(());
         }
         let exited = child.try_wait().ok().flatten();
@@ -65,7 +67,7 @@ pub(crate) fn start(
                 object: object(),
                 place: netns.place(),
                 source: std::io::Error::other(format!(
-                    "not listening on {listen} ({}); its log says: {}",
+                    "not answering on {probe} ({}); its log says: {}",
                     exited.map_or("still starting after 5 s".to_string(), |s| s.to_string()),
                     log.trim()
                 )),

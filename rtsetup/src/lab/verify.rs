@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -20,6 +20,8 @@ use crate::rtnl::Rtnl;
 
 /// How long a capture must stay quiet before the live check stops reading it.
 const QUIET: Duration = Duration::from_millis(300);
+/// Longer than the IPVS estimator's two-second period.
+const COUNTER_SETTLE: Duration = Duration::from_secs(5);
 
 /// Everything `lab verify` found.
 #[derive(Debug, Clone, Serialize)]
@@ -502,7 +504,14 @@ impl Lab {
         let t = &self.topology;
         let director = t.director();
         let lb_mac = macs.director[&director.inner_link(0)];
-        if let Ok(Some((service, destinations))) = ipvs::inspect(t, &Netns::open(&director.name)?) {
+        let answered = report
+            .requests
+            .iter()
+            .filter(|r| r.status.is_some())
+            .count() as u64;
+        if let Some((service, destinations)) =
+            settled_counters(t, &Netns::open(&director.name)?, answered)
+        {
             let stats = service.stats;
             let ok = stats.in_pkts > 0 && ((t.mode == Mode::Masq) == (stats.out_pkts > 0));
             report.checks.push(Check::new(
@@ -570,6 +579,24 @@ impl Lab {
             },
         ));
         Ok(())
+    }
+}
+
+/// The service once its counters include the `answered` connections. IPVS publishes the
+/// counters it reports from its rate estimator, which sums them every two seconds, so
+/// counters read right after the traffic still show an older snapshot.
+fn settled_counters(
+    t: &Topology,
+    director: &Netns,
+    answered: u64,
+) -> Option<(ipvs_rs::Service, Vec<ipvs_rs::Destination>)> {
+    let deadline = Instant::now() + COUNTER_SETTLE;
+    loop {
+        let found = ipvs::inspect(t, director).ok().flatten()?;
+        if found.0.stats.conns >= answered.max(1) || Instant::now() > deadline {
+            return Some(found);
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
