@@ -81,10 +81,13 @@ pub fn run(options: &Options) -> Result<i32> {
         check(
             &mut steps,
             "cargo clippy",
+            // With the kernel tests compiled in, so that they are linted too.
             cargo(&root).args([
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--features",
+                "kernel-tests",
                 "--",
                 "-D",
                 "warnings",
