@@ -62,7 +62,7 @@ fn tmp_is_writable_and_the_host_filesystem_is_not() {
     fs::remove_file(&scratch).unwrap();
     // The host's root, read-only over 9p (unlike /tmp, which has a writable layer).
     let host_file = Path::new("/vm-lane-write-probe");
-    let err = fs::write(&host_file, b"x").unwrap_err();
+    let err = fs::write(host_file, b"x").unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
 }
 

@@ -73,10 +73,13 @@ impl Boot<'_> {
             .map_err(|e| crate::host::spawn_error(&command, e))?;
         let relays = match accept_all(&mut child, listeners, started + self.timeout) {
             Ok(relays) => relays,
-            Err(e) => {
+            Err(reason) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                return Err(Error::QemuStart {
+                    reason,
+                    log: self.qemu_log(),
+                });
             }
         };
         let status = wait_until(&mut child, started + self.timeout)?;
@@ -158,9 +161,15 @@ impl Boot<'_> {
 
     /// The last lines of the guest console and of QEMU's own messages.
     fn console_tail(&self) -> String {
-        let mut text = fs::read(self.console_log()).unwrap_or_default();
-        text.extend(fs::read(self.run_dir.join("qemu.log")).unwrap_or_default());
-        tail(&String::from_utf8_lossy(&text), CONSOLE_TAIL_LINES)
+        let console = fs::read(self.console_log()).unwrap_or_default();
+        let console = String::from_utf8_lossy(&console);
+        tail(&format!("{console}{}", self.qemu_log()), CONSOLE_TAIL_LINES)
+    }
+
+    /// What QEMU printed on its stderr.
+    fn qemu_log(&self) -> String {
+        let log = fs::read(self.run_dir.join("qemu.log")).unwrap_or_default();
+        String::from_utf8_lossy(&log).into_owned()
     }
 }
 
@@ -177,38 +186,40 @@ enum Relay {
 }
 
 /// Accepts QEMU's connection on every port (it connects while starting up) and starts
-/// relaying each; fails if QEMU exits first.
+/// relaying each; says why not if QEMU exits or stalls first.
 fn accept_all(
     child: &mut Child,
     listeners: Vec<(&str, PathBuf, UnixListener, Relay)>,
     deadline: Instant,
-) -> Result<Vec<JoinHandle<Vec<u8>>>> {
+) -> Result<Vec<JoinHandle<Vec<u8>>>, String> {
     let mut relays = Vec::new();
     for (name, _, listener, relay) in listeners {
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("configuring a listener"))?;
         let stream = loop {
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| format!("cannot poll the {name} port: {e}"))?;
             match listener.accept() {
                 Ok((stream, _)) => break stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(Error::io(format!("accepting the {name} port"))(e)),
+                Err(e) => return Err(format!("cannot accept the {name} port: {e}")),
             }
-            if let Some(status) = child.try_wait().map_err(Error::io("waiting for QEMU"))? {
-                return Err(Error::Failed(format!(
-                    "QEMU exited during start-up ({status}) before connecting the {name} port"
-                )));
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    return Err(format!(
+                        "it exited ({status}) before connecting the {name} port"
+                    ))
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("cannot wait for it: {e}")),
             }
             if Instant::now() > deadline {
-                return Err(Error::Failed(format!(
-                    "QEMU did not connect the {name} port"
-                )));
+                return Err(format!("it never connected the {name} port"));
             }
             thread::sleep(Duration::from_millis(10));
         };
         stream
             .set_nonblocking(false)
-            .map_err(Error::io("configuring a port"))?;
+            .map_err(|e| format!("cannot configure the {name} port: {e}"))?;
         relays.push(thread::spawn(move || relay_stream(stream, relay)));
     }
     Ok(relays)
