@@ -233,36 +233,7 @@ fn down_cleans_up_after_a_failed_up() {
 
 #[test]
 fn nat_and_tunnel_labs_from_topology_files() {
-    let nat = r#"
-        name = "nat"
-        mode = "masq"
-        scheduler = "rr"
-        vip = "192.168.0.10"
-        port = 80
-        bridges = ["br0", "br1"]
-
-        [[hosts]]
-        name = "client"
-        role = "client"
-        links = [{ bridge = "br0", address = "192.168.0.1/24" }]
-
-        [[hosts]]
-        name = "lb"
-        role = "director"
-        links = [{ bridge = "br0", address = "192.168.0.2/24" }, { bridge = "br1", address = "10.0.0.1/24" }]
-
-        [[hosts]]
-        name = "ap1"
-        role = "real-server"
-        gateway = "10.0.0.1"
-        links = [{ bridge = "br1", address = "10.0.0.3/24" }]
-
-        [[hosts]]
-        name = "ap2"
-        role = "real-server"
-        gateway = "10.0.0.1"
-        links = [{ bridge = "br1", address = "10.0.0.4/24" }]
-    "#;
+    let nat = include_str!("../labs/nat.toml");
     with_lab(Topology::from_toml(nat).unwrap(), |lab| {
         assert_eq!(lab.topology().mode, Mode::Masq);
         let report = lab.verify().unwrap();
@@ -274,9 +245,7 @@ fn nat_and_tunnel_labs_from_topology_files() {
         assert_eq!(servers(&report).len(), 2);
     });
 
-    let mut tunnel = Topology::walkthrough(2, "rr").unwrap();
-    tunnel.name = "tun".into();
-    tunnel.mode = Mode::Tunnel;
+    let tunnel = Topology::from_toml(include_str!("../labs/tunnel.toml")).unwrap();
     with_lab(tunnel, |lab| {
         let report = lab.verify().unwrap();
         assert_holds(&report);
