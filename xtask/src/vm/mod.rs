@@ -2,7 +2,7 @@
 
 mod initramfs;
 mod job;
-pub mod kernel;
+mod kernel;
 mod qemu;
 
 use std::fs;
