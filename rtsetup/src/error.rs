@@ -34,6 +34,8 @@ pub enum Object {
     File(PathBuf),
     /// A process rtsetup runs.
     Process(String),
+    /// A URL rtsetup fetches or serves.
+    Url(String),
 }
 
 impl fmt::Display for Object {
@@ -50,6 +52,7 @@ impl fmt::Display for Object {
             Object::Capture(link) => write!(f, "packet capture on {link}"),
             Object::File(path) => write!(f, "file {}", path.display()),
             Object::Process(what) => write!(f, "process {what}"),
+            Object::Url(url) => f.write_str(url),
         }
     }
 }
@@ -138,6 +141,17 @@ pub enum Error {
         place: Place,
         /// The decoder's message.
         reason: String,
+    },
+    /// An IPVS operation (through ipvs-rs) failed.
+    #[error("IPVS in {place}, {action}: {source}")]
+    Ipvs {
+        /// The operation (“adding service 192.168.0.10:80”, ...).
+        action: String,
+        /// The namespace holding the IPVS table.
+        place: Place,
+        /// The ipvs-rs error.
+        #[source]
+        source: ipvs_rs::Error,
     },
 }
 

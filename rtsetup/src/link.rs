@@ -251,6 +251,34 @@ impl Rtnl {
         self.link(name)
     }
 
+    /// The IP-in-IP fallback device `tunl0`, which decapsulates IPIP packets from any
+    /// source; creating an ipip link makes the kernel load the `ipip` module, which adds
+    /// `tunl0` to every namespace.
+    pub fn add_ipip_fallback(&mut self) -> Result<Link> {
+        const FALLBACK: &str = "tunl0";
+        if let Some(existing) = self.find_link(FALLBACK)? {
+            return Ok(existing);
+        }
+        let mut message = LinkMessage::default();
+        message
+            .attributes
+            .push(LinkAttribute::IfName(FALLBACK.to_string()));
+        message
+            .attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::IpIp,
+            )]));
+        match self.request(
+            RouteNetlinkMessage::NewLink(message),
+            NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            // EEXIST: loading the module created tunl0 here before our request ran.
+            Ok(_) => self.link(FALLBACK),
+            Err(e) if e.errno() == Some(libc::EEXIST) => self.link(FALLBACK),
+            Err(e) => Err(e.into_error("create", Object::Link(FALLBACK.into()), self.place())),
+        }
+    }
+
     /// Brings an interface up, like `ip link set NAME up`.
     pub fn set_up(&mut self, name: &str) -> Result<()> {
         self.set_flags(name, true)

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::error::{Object, Result};
 use crate::mac::MacAddr;
@@ -76,6 +76,32 @@ impl Rtnl {
                 _ => None,
             })
             .collect())
+    }
+
+    /// Removes the neighbour cache entry for `ip`, like `ip neigh del IP dev LINK`, so the
+    /// next packet to it starts a fresh ARP (or NDP) exchange. Returns whether there was one.
+    pub fn delete_neighbour(&mut self, ip: IpAddr) -> Result<bool> {
+        let Some(entry) = self.neighbour(ip)? else {
+            return Ok(false);
+        };
+        let mut message = NeighbourMessage::default();
+        message.header.family = match ip {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        message.header.ifindex = entry.link_index;
+        let address = match ip {
+            IpAddr::V4(v4) => NeighbourAddress::Inet(v4),
+            IpAddr::V6(v6) => NeighbourAddress::Inet6(v6),
+        };
+        message
+            .attributes
+            .push(NeighbourAttribute::Destination(address));
+        match self.request(RouteNetlinkMessage::DelNeighbour(message), 0) {
+            Ok(_) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e.into_error("delete", Object::Neighbour(ip.to_string()), self.place())),
+        }
     }
 
     /// The neighbour cache entry for `ip`, if there is one.
