@@ -123,10 +123,15 @@ pub fn run(options: &Options, root: &Path) -> Result<i32> {
         "bench-guest".to_string(),
     ];
     command.extend(guest.to_args());
-    let outcome = vm::run(&options.vm, root, &command, true)?;
-    if outcome.code != 0 {
-        return Ok(outcome.code);
+    let transcript = vm::Transcript::default();
+    let code = vm::run(&options.vm, root, &command, Some(transcript.clone()))?;
+    if code != 0 {
+        return Ok(code);
     }
+    let stdout = transcript
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     let dir = target_dir(root).join("bench");
     fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
     let path = dir.join("report.md");
@@ -135,7 +140,7 @@ pub fn run(options: &Options, root: &Path) -> Result<i32> {
         host_cpu(),
         options.vm.kernel
     );
-    text.push_str(&String::from_utf8_lossy(&outcome.stdout));
+    text.push_str(&String::from_utf8_lossy(&stdout));
     fs::write(&path, text).map_err(Error::io(format!("writing {}", path.display())))?;
     eprintln!("xtask bench: report written to {}", path.display());
     Ok(0)
