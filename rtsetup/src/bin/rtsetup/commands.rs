@@ -102,7 +102,7 @@ fn read_topology(path: &Path) -> Result<Topology> {
         Error::from_io(
             "read",
             rtsetup::Object::File(path.into()),
-            rtsetup::Place::Current,
+            rtsetup::Place::Filesystem,
             e,
         )
     })?;
