@@ -82,7 +82,7 @@ pub fn run(options: &vm::Options, root: &Path) -> Result<i32> {
                 }
             );
             let command = ["sh".to_string(), "-c".to_string(), script];
-            Ok(vm::run(options, root, &command, false)?.code)
+            vm::run(options, root, &command, None)
         }
     }
 }

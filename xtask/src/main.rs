@@ -51,7 +51,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
             let (options, command) = vm::parse_args(rest)?;
             let cwd =
                 std::env::current_dir().map_err(Error::io("reading the working directory"))?;
-            vm::run(&options, &cwd, &command, false).map(|outcome| outcome.code)
+            vm::run(&options, &cwd, &command, None)
         }
         Some((command, rest)) if command == "test" => test::run(&test::parse_args(rest)?),
         Some((command, rest)) if command == "demo" => {
