@@ -14,6 +14,9 @@ use crate::rtnl::Rtnl;
 impl Lab {
     /// Runs every check; fails only when the lab cannot be inspected at all (a missing
     /// namespace, for instance). Whether the lab works is in [`Report::ok`].
+    ///
+    /// The live check removes the client's neighbour entry for the VIP first, so the
+    /// captures show who answers the client's ARP request for it.
     pub fn verify(&self) -> Result<Report> {
         let t = &self.topology;
         let mut report = Report {
