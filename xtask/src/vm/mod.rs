@@ -1,0 +1,200 @@
+//! `cargo xtask vm`: run a command as root in a throwaway VM with a real Debian kernel.
+
+mod initramfs;
+mod job;
+pub mod kernel;
+mod qemu;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::host;
+pub use kernel::Series;
+
+/// Debian packages the lane needs on the host.
+const PACKAGES: &[&str] = &[
+    "qemu-system-x86",
+    "busybox-static",
+    "cpio",
+    "kmod",
+    "xz-utils",
+];
+
+/// How long a guest may run unless `--timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What to run in the VM, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The kernel series to boot.
+    pub kernel: Series,
+    /// The limit for the whole boot, command included.
+    pub timeout: Duration,
+    /// Extra environment for the command, after the defaults.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            kernel: Series::default(),
+            timeout: DEFAULT_TIMEOUT,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// Parses `[--kernel 6.1|6.12] [--timeout SECS] [--env K=V]... [--] CMD [ARGS...]`.
+pub fn parse_args(args: &[String]) -> Result<(Options, Vec<String>)> {
+    let mut options = Options::default();
+    let mut rest = args.iter();
+    let usage = |message: String| Error::Usage(message);
+    while let Some(arg) = rest.next() {
+        let mut value = |flag: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| usage(format!("{flag} needs a value")))
+        };
+        match arg.as_str() {
+            "--" => break,
+            "--kernel" => options.kernel = value("--kernel")?.parse()?,
+            "--timeout" => {
+                let text = value("--timeout")?;
+                let secs = text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|secs| *secs > 0)
+                    .ok_or_else(|| usage(format!("--timeout wants whole seconds, not {text:?}")))?;
+                options.timeout = Duration::from_secs(secs);
+            }
+            "--env" => {
+                let text = value("--env")?;
+                let (name, val) = text
+                    .split_once('=')
+                    .filter(|(name, _)| job::is_variable_name(name))
+                    .ok_or_else(|| usage(format!("--env wants NAME=VALUE, not {text:?}")))?;
+                options.env.push((name.to_string(), val.to_string()));
+            }
+            flag if flag.starts_with("--") => {
+                return Err(usage(format!("unknown option {flag} for `vm`")))
+            }
+            _ => {
+                let command: Vec<String> = std::iter::once(arg).chain(rest).cloned().collect();
+                return Ok((options, command));
+            }
+        }
+    }
+    let command: Vec<String> = rest.cloned().collect();
+    if command.is_empty() {
+        return Err(usage("`vm` needs a command to run".into()));
+    }
+    Ok((options, command))
+}
+
+/// Runs `command` in a fresh VM with the caller's working directory and returns its exit code.
+pub fn run(options: &Options, command: &[String]) -> Result<i32> {
+    host::ensure_packages(PACKAGES)?;
+    let kernel = kernel::prepare(options.kernel)?;
+    let initramfs = initramfs::prepare(&kernel)?;
+    let run_dir = RunDir::create()?;
+    let cwd = std::env::current_dir().map_err(Error::io("reading the working directory"))?;
+    let mut env: Vec<(String, String)> = job::PASSED_THROUGH
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect();
+    env.extend(options.env.iter().cloned());
+    let job = run_dir.path().join("job");
+    fs::write(&job, job::script(&cwd, &env, command))
+        .map_err(Error::io(format!("writing {}", job.display())))?;
+    let libdir = library_dir()?;
+    let boot = qemu::Boot {
+        kernel: &kernel,
+        initramfs: &initramfs,
+        job: &job,
+        libdir: &libdir,
+        run_dir: run_dir.path(),
+        timeout: options.timeout,
+    };
+    boot.run()
+}
+
+/// The directory that holds `modules/` on this host, following a merged-/usr `/lib` link.
+fn library_dir() -> Result<PathBuf> {
+    fs::canonicalize("/lib").map_err(Error::io("resolving /lib"))
+}
+
+/// A private temporary directory, removed when dropped.
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn create() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let path =
+            std::env::temp_dir().join(format!("ipvs-rs-vm-{}-{nanos:09}", std::process::id()));
+        fs::create_dir(&path).map_err(Error::io(format!("creating {}", path.display())))?;
+        Ok(RunDir(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_options_then_the_command() {
+        let (options, command) = parse_args(&args(
+            "--kernel 6.12 --timeout 30 --env A=b=c -- ls -l --kernel",
+        ))
+        .unwrap();
+        assert_eq!(options.kernel, Series::V6_12);
+        assert_eq!(options.timeout, Duration::from_secs(30));
+        assert_eq!(options.env, [("A".to_string(), "b=c".to_string())]);
+        assert_eq!(command, args("ls -l --kernel"));
+    }
+
+    #[test]
+    fn the_command_may_follow_without_a_separator() {
+        let (options, command) = parse_args(&args("uname -r")).unwrap();
+        assert_eq!(options, Options::default());
+        assert_eq!(command, args("uname -r"));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        for bad in [
+            "",
+            "--",
+            "--kernel 5.10 -- true",
+            "--timeout 0 -- true",
+            "--timeout x -- true",
+            "--env 1A=b -- true",
+            "--env A -- true",
+            "--verbose -- true",
+            "--kernel",
+        ] {
+            assert!(
+                matches!(parse_args(&args(bad)), Err(Error::Usage(_))),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Booting the guest under QEMU and relaying its output and exit status.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::kernel::Kernel;
+use crate::error::{Error, Result};
+
+/// Guest memory in MiB.
+const MEMORY_MIB: u32 = 2048;
+/// Guest vCPUs; TCG runs each on its own host thread.
+const CPUS: u32 = 2;
+/// Lines of the guest console shown when the guest fails.
+const CONSOLE_TAIL_LINES: usize = 40;
+
+/// One guest boot that runs the job at `job` and reports its exit status.
+pub struct Boot<'a> {
+    /// The kernel to boot.
+    pub kernel: &'a Kernel,
+    /// Its initramfs.
+    pub initramfs: &'a Path,
+    /// The job script, on the host filesystem.
+    pub job: &'a Path,
+    /// The host's library directory that holds `modules/` (`/usr/lib` on merged-/usr hosts).
+    pub libdir: &'a Path,
+    /// A private directory for sockets and the console log.
+    pub run_dir: &'a Path,
+    /// How long the whole boot may take.
+    pub timeout: Duration,
+}
+
+impl Boot<'_> {
+    /// Boots the guest, streams the job's stdout and stderr to ours, and returns the job's
+    /// exit code.
+    pub fn run(&self) -> Result<i32> {
+        let streams = [
+            ("stdout", Relay::Stdout),
+            ("stderr", Relay::Stderr),
+            ("status", Relay::Keep),
+        ];
+        let mut listeners = Vec::new();
+        for (name, relay) in streams {
+            let path = self.run_dir.join(format!("{name}.sock"));
+            let listener = UnixListener::bind(&path)
+                .map_err(Error::io(format!("listening on {}", path.display())))?;
+            listeners.push((name, path, listener, relay));
+        }
+        let mut command = self.command(&listeners)?;
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| crate::host::spawn_error(&command, e))?;
+        let relays = match accept_all(&mut child, listeners, started + self.timeout) {
+            Ok(relays) => relays,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let status = wait_until(&mut child, started + self.timeout)?;
+        let mut outputs = relays
+            .into_iter()
+            .map(|relay| relay.join().unwrap_or_default());
+        let (_, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
+        let console_tail = || self.console_tail();
+        let Some(status) = status else {
+            return Err(Error::Timeout {
+                timeout: self.timeout,
+                console_tail: console_tail(),
+            });
+        };
+        let text = String::from_utf8_lossy(&status_text.unwrap_or_default()).into_owned();
+        text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
+            status,
+            console_tail: console_tail(),
+        })
+    }
+
+    fn command(&self, ports: &[(&str, PathBuf, UnixListener, Relay)]) -> Result<Command> {
+        let append = format!(
+            "console=ttyS0 quiet panic=-1 ipvsrs.job={} ipvsrs.modules={} ipvsrs.libdir={}",
+            guest_path(self.job)?,
+            guest_path(&self.kernel.modules())?,
+            guest_path(self.libdir)?,
+        );
+        let qemu_log = self.run_dir.join("qemu.log");
+        let qemu_log = fs::File::create(&qemu_log)
+            .map_err(Error::io(format!("creating {}", qemu_log.display())))?;
+        let mut command = Command::new("qemu-system-x86_64");
+        command
+            .args([
+                "-nodefaults",
+                "-no-user-config",
+                "-display",
+                "none",
+                "-no-reboot",
+            ])
+            .args(["-accel", "tcg,thread=multi", "-cpu", "max"])
+            .args(["-smp", &CPUS.to_string(), "-m", &MEMORY_MIB.to_string()])
+            .arg("-kernel")
+            .arg(&self.kernel.vmlinuz)
+            .arg("-initrd")
+            .arg(self.initramfs)
+            .args(["-append", &append])
+            .arg("-serial")
+            .arg(format!("file:{}", self.console_log().display()))
+            .args([
+                "-fsdev",
+                "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
+                "-device",
+                "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
+                "-device",
+                "virtio-serial-pci",
+            ]);
+        for (name, path, _, _) in ports {
+            command
+                .arg("-chardev")
+                .arg(format!("socket,id={name},path={}", path.display()))
+                .arg("-device")
+                .arg(format!("virtserialport,chardev={name},name=ipvsrs.{name}"));
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(qemu_log);
+        Ok(command)
+    }
+
+    fn console_log(&self) -> PathBuf {
+        self.run_dir.join("console.log")
+    }
+
+    /// The last lines of the guest console and of QEMU's own messages.
+    fn console_tail(&self) -> String {
+        let mut text = fs::read(self.console_log()).unwrap_or_default();
+        text.extend(fs::read(self.run_dir.join("qemu.log")).unwrap_or_default());
+        tail(&String::from_utf8_lossy(&text), CONSOLE_TAIL_LINES)
+    }
+}
+
+/// Where a guest port's bytes go.
+#[derive(Clone, Copy)]
+enum Relay {
+    Stdout,
+    Stderr,
+    /// Collected and returned.
+    Keep,
+}
+
+/// Accepts QEMU's connection on every port (it connects while starting up) and starts
+/// relaying each; fails if QEMU exits first.
+fn accept_all(
+    child: &mut Child,
+    listeners: Vec<(&str, PathBuf, UnixListener, Relay)>,
+    deadline: Instant,
+) -> Result<Vec<JoinHandle<Vec<u8>>>> {
+    let mut relays = Vec::new();
+    for (name, _, listener, relay) in listeners {
+        listener
+            .set_nonblocking(true)
+            .map_err(Error::io("configuring a listener"))?;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(Error::io(format!("accepting the {name} port"))(e)),
+            }
+            if let Some(status) = child.try_wait().map_err(Error::io("waiting for QEMU"))? {
+                return Err(Error::Failed(format!(
+                    "QEMU exited during start-up ({status}) before connecting the {name} port"
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Failed(format!(
+                    "QEMU did not connect the {name} port"
+                )));
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        stream
+            .set_nonblocking(false)
+            .map_err(Error::io("configuring a port"))?;
+        relays.push(thread::spawn(move || relay_stream(stream, relay)));
+    }
+    Ok(relays)
+}
+
+/// Copies `stream` until EOF, flushing every chunk so output appears as it is produced.
+fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        let chunk = &buffer[..n];
+        // A closed stdout on our side must not stall the guest: keep draining.
+        let _ = match relay {
+            Relay::Stdout => write_flush(&mut io::stdout().lock(), chunk),
+            Relay::Stderr => write_flush(&mut io::stderr().lock(), chunk),
+            Relay::Keep => {
+                kept.extend_from_slice(chunk);
+                Ok(())
+            }
+        };
+    }
+    kept
+}
+
+fn write_flush(out: &mut impl Write, chunk: &[u8]) -> io::Result<()> {
+    out.write_all(chunk)?;
+    out.flush()
+}
+
+/// Waits for the child until `deadline`; kills it and returns `None` when time runs out.
+fn wait_until(child: &mut Child, deadline: Instant) -> Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait().map_err(Error::io("waiting for QEMU"))? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            child.wait().map_err(Error::io("waiting for QEMU"))?;
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `path` as it may appear on the guest kernel's command line.
+fn guest_path(path: &Path) -> Result<String> {
+    match path.to_str() {
+        Some(text) if path.is_absolute() && !text.contains(char::is_whitespace) => {
+            Ok(text.to_string())
+        }
+        _ => Err(Error::GuestPath(path.display().to_string())),
+    }
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_paths_must_be_absolute_without_whitespace() {
+        assert_eq!(guest_path(Path::new("/a/b+c_1")).unwrap(), "/a/b+c_1");
+        assert!(guest_path(Path::new("a/b")).is_err());
+        assert!(guest_path(Path::new("/a b")).is_err());
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("1\n2\n3\n", 2), "2\n3");
+        assert_eq!(tail("1\n", 5), "1");
+        assert_eq!(tail("", 5), "");
+    }
+}
