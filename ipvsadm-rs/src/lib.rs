@@ -10,3 +10,8 @@ pub mod numbers;
 pub mod options;
 pub mod popt;
 pub mod resolve;
+pub mod conn;
+pub mod listing;
+pub mod names;
+pub mod restore_input;
+pub mod sort;
