@@ -2,7 +2,9 @@
 
 use crate::entry::Service;
 use crate::numbers::string_to_number;
-use crate::resolve::{host_to_addr, parse_inet_aton, parse_ipv6, service_to_port, AF_INET, AF_INET6};
+use crate::resolve::{
+    host_to_addr, parse_inet_aton, parse_ipv6, service_to_port, AF_INET, AF_INET6,
+};
 
 /// The address part was parsed.
 pub const PARSED_ADDR: u8 = 1;
@@ -63,7 +65,9 @@ pub fn parse_service(text: &str, svc: &mut Service) -> u8 {
 /// ipvsadm's `parse_netmask`: a dotted mask (or a host name!) as the in-memory value of
 /// a network-order `s_addr`.
 pub fn parse_netmask(text: &str) -> Option<u32> {
-    parse_inet_aton(text).or_else(|| host_to_addr(text)).map(u32::from_ne_bytes)
+    parse_inet_aton(text)
+        .or_else(|| host_to_addr(text))
+        .map(u32::from_ne_bytes)
 }
 
 #[cfg(test)]
@@ -72,14 +76,20 @@ mod tests {
     use crate::resolve::IPPROTO_TCP;
 
     fn svc() -> Service {
-        Service { protocol: IPPROTO_TCP, ..Service::default() }
+        Service {
+            protocol: IPPROTO_TCP,
+            ..Service::default()
+        }
     }
 
     #[test]
     fn ipv4_with_port_and_service_name() {
         let mut s = svc();
         assert_eq!(parse_service("10.0.0.1:80", &mut s), 3);
-        assert_eq!((&s.addr[..4], s.port, s.af), (&[10, 0, 0, 1][..], 80, AF_INET));
+        assert_eq!(
+            (&s.addr[..4], s.port, s.af),
+            (&[10, 0, 0, 1][..], 80, AF_INET)
+        );
         let mut s = svc();
         assert_eq!(parse_service("127.1:http", &mut s), 3);
         assert_eq!((&s.addr[..4], s.port), (&[127, 0, 0, 1][..], 80));
@@ -116,7 +126,10 @@ mod tests {
 
     #[test]
     fn netmask_is_network_order_in_memory() {
-        assert_eq!(parse_netmask("255.255.255.0").map(u32::to_ne_bytes), Some([255, 255, 255, 0]));
+        assert_eq!(
+            parse_netmask("255.255.255.0").map(u32::to_ne_bytes),
+            Some([255, 255, 255, 0])
+        );
         assert_eq!(parse_netmask("garbage.invalid"), None);
     }
 }

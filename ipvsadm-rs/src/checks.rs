@@ -146,7 +146,12 @@ const COMMAND_TABLE: [&str; 14] = [
 pub const TUNNEL_NAMES: [&str; 3] = ["ipip", "gue", "gre"];
 
 /// The options checked per tunnel type: port, nocsum, csum, remcsum.
-const TUNNEL_OPTIONS: [u32; 4] = [opt::TUN_PORT, opt::TUN_NOCSUM, opt::TUN_CSUM, opt::TUN_REMCSUM];
+const TUNNEL_OPTIONS: [u32; 4] = [
+    opt::TUN_PORT,
+    opt::TUN_NOCSUM,
+    opt::TUN_CSUM,
+    opt::TUN_REMCSUM,
+];
 
 const TUNNEL_TABLE: [&str; 3] = [
     "xxxx", // ipip
@@ -178,7 +183,9 @@ fn check_row(
         }
         match rule {
             b'x' => {
-                return Err(Error::Invalid(format!("Illegal '{name}' option with the '{subject}' {kind}")));
+                return Err(Error::Invalid(format!(
+                    "Illegal '{name}' option with the '{subject}' {kind}"
+                )));
             }
             b'1' => match first_exclusive {
                 None => first_exclusive = Some(bit),
@@ -200,7 +207,13 @@ pub fn check_command_options(cmd: Command, options: u64) -> Result<()> {
     let Some(row) = cmd.index() else {
         return Ok(());
     };
-    check_row(COMMAND_TABLE[row], 0..opt::COUNT, options, cmd.name(), "command")
+    check_row(
+        COMMAND_TABLE[row],
+        0..opt::COUNT,
+        options,
+        cmd.name(),
+        "command",
+    )
 }
 
 /// ipvsadm's `tunnel_opt_check`: the options allowed with a tunnel type.
@@ -208,7 +221,13 @@ pub fn check_tunnel_options(tun_type: u8, options: u64) -> Result<()> {
     let Some(row) = TUNNEL_TABLE.get(usize::from(tun_type)) else {
         return Ok(());
     };
-    check_row(row, TUNNEL_OPTIONS.into_iter(), options, TUNNEL_NAMES[usize::from(tun_type)], "tunnel type")
+    check_row(
+        row,
+        TUNNEL_OPTIONS.into_iter(),
+        options,
+        TUNNEL_NAMES[usize::from(tun_type)],
+        "tunnel type",
+    )
 }
 
 #[cfg(test)]
@@ -229,22 +248,44 @@ mod tests {
     #[test]
     fn required_illegal_and_exclusive() {
         let e = check_command_options(Command::Add, 0).unwrap_err();
-        assert_eq!(e.to_string(), "You need to supply the 'service-address' option for the 'add-service' command");
-        let e = check_command_options(Command::Add, bits(&[opt::SERVICE, opt::WEIGHT])).unwrap_err();
-        assert_eq!(e.to_string(), "Illegal 'weight' option with the 'add-service' command");
-        let e = check_command_options(Command::List, bits(&[opt::CONNECTION, opt::SERVICE])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "You need to supply the 'service-address' option for the 'add-service' command"
+        );
+        let e =
+            check_command_options(Command::Add, bits(&[opt::SERVICE, opt::WEIGHT])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Illegal 'weight' option with the 'add-service' command"
+        );
+        let e = check_command_options(Command::List, bits(&[opt::CONNECTION, opt::SERVICE]))
+            .unwrap_err();
         assert_eq!(e.to_string(), "The option 'service-address' conflicts with the 'connection' option in the 'list' command");
-        assert!(check_command_options(Command::List, bits(&[opt::NUMERIC, opt::SYNCID, opt::TUN_INFO])).is_ok());
-        assert!(check_command_options(Command::StartDaemon, bits(&[opt::MCAST, opt::SYNC_MAXLEN])).is_ok());
+        assert!(check_command_options(
+            Command::List,
+            bits(&[opt::NUMERIC, opt::SYNCID, opt::TUN_INFO])
+        )
+        .is_ok());
+        assert!(
+            check_command_options(Command::StartDaemon, bits(&[opt::MCAST, opt::SYNC_MAXLEN]))
+                .is_ok()
+        );
     }
 
     #[test]
     fn tunnel_rules() {
         let e = check_tunnel_options(1, 0).unwrap_err();
-        assert_eq!(e.to_string(), "You need to supply the 'tun-port' option for the 'gue' tunnel type");
+        assert_eq!(
+            e.to_string(),
+            "You need to supply the 'tun-port' option for the 'gue' tunnel type"
+        );
         let e = check_tunnel_options(2, bits(&[opt::TUN_REMCSUM])).unwrap_err();
-        assert_eq!(e.to_string(), "Illegal 'tun-remcsum' option with the 'gre' tunnel type");
-        let e = check_tunnel_options(1, bits(&[opt::TUN_PORT, opt::TUN_CSUM, opt::TUN_REMCSUM])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Illegal 'tun-remcsum' option with the 'gre' tunnel type"
+        );
+        let e = check_tunnel_options(1, bits(&[opt::TUN_PORT, opt::TUN_CSUM, opt::TUN_REMCSUM]))
+            .unwrap_err();
         assert_eq!(e.to_string(), "The option 'tun-remcsum' conflicts with the 'tun-csum' option in the 'gue' tunnel type");
         assert!(check_tunnel_options(0, bits(&[opt::TUN_TYPE])).is_ok());
     }

@@ -14,7 +14,9 @@ use crate::help::{usage_text, version_text};
 use crate::numbers::{atoi, parse_fwmark, string_to_number};
 use crate::options::Tag;
 use crate::popt::{Scanned, Scanner};
-use crate::resolve::{parse_ipv4_strict, parse_ipv6, AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+use crate::resolve::{
+    parse_ipv4_strict, parse_ipv6, AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+};
 
 /// Listing format bits.
 pub mod fmt {
@@ -76,7 +78,10 @@ fn invalid(message: impl Into<String>) -> Error {
 fn set_option(options: &mut u64, bit: u32) -> Result<()> {
     let mask = 1u64 << bit;
     if *options & mask != 0 {
-        return Err(invalid(format!("multiple '{}' options specified", OPTION_NAMES[bit as usize])));
+        return Err(invalid(format!(
+            "multiple '{}' options specified",
+            OPTION_NAMES[bit as usize]
+        )));
     }
     *options |= mask;
     Ok(())
@@ -109,7 +114,11 @@ fn truncated(text: &str, max: usize) -> String {
 }
 
 fn parse_sched_flags(sched: &str, text: &str) -> Result<u32> {
-    let sched = if sched.is_empty() { DEFAULT_SCHEDULER } else { sched };
+    let sched = if sched.is_empty() {
+        DEFAULT_SCHEDULER
+    } else {
+        sched
+    };
     let mut flags = 0;
     let mut any = false;
     for flag in text.split(',').filter(|f| !f.is_empty()) {
@@ -171,7 +180,9 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
     let mut format = 0u32;
     let mut sched_flags_arg = String::new();
 
-    let try_help = || Error::TryHelp { program: program.clone() };
+    let try_help = || Error::TryHelp {
+        program: program.clone(),
+    };
     let (first, first_arg) = match scanner.next_opt() {
         Ok(Scanned::Opt(spec, arg)) => (spec.tag, arg),
         _ => return Err(try_help()),
@@ -195,12 +206,20 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             Command::StartDaemon
         }
         Tag::StopDaemon => {
-            e.daemon.state =
-                daemon_state(first_arg.as_deref()).ok_or_else(|| invalid("illegal start_daemon specified"))?;
+            e.daemon.state = daemon_state(first_arg.as_deref())
+                .ok_or_else(|| invalid("illegal start_daemon specified"))?;
             Command::StopDaemon
         }
-        Tag::Help => return Err(Error::Help { text: usage_text(&program) }),
-        Tag::Version => return Err(Error::Help { text: version_text() }),
+        Tag::Help => {
+            return Err(Error::Help {
+                text: usage_text(&program),
+            })
+        }
+        Tag::Version => {
+            return Err(Error::Help {
+                text: version_text(),
+            })
+        }
         _ => return Err(try_help()),
     };
     set_command(&mut e.cmd, command)?;
@@ -222,7 +241,8 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             }
             Tag::FwmarkService => {
                 set_option(&mut options, opt::SERVICE)?;
-                let mark = parse_fwmark(a).ok_or_else(|| invalid(format!("invalid fwmark value `{a}' specified")))?;
+                let mark = parse_fwmark(a)
+                    .ok_or_else(|| invalid(format!("invalid fwmark value `{a}' specified")))?;
                 e.svc.set_fwmark(mark);
             }
             Tag::Scheduler => {
@@ -237,8 +257,9 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             Tag::Netmask => {
                 set_option(&mut options, opt::NETMASK)?;
                 if e.svc.af != AF_INET6 {
-                    e.svc.netmask =
-                        parse_netmask(a).ok_or_else(|| invalid("illegal virtual server persistent mask specified"))?;
+                    e.svc.netmask = parse_netmask(a).ok_or_else(|| {
+                        invalid("illegal virtual server persistent mask specified")
+                    })?;
                 } else {
                     e.svc.netmask = atoi(a) as u32;
                     if !(1..=128).contains(&e.svc.netmask) {
@@ -271,17 +292,20 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             Tag::Weight => {
                 set_option(&mut options, opt::WEIGHT)?;
                 e.dest.weight = string_to_number(a, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| invalid("illegal weight specified"))? as i32;
+                    .ok_or_else(|| invalid("illegal weight specified"))?
+                    as i32;
             }
             Tag::UThreshold => {
                 set_option(&mut options, opt::UTHRESHOLD)?;
                 e.dest.u_threshold = string_to_number(a, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| invalid("illegal u_threshold specified"))? as u32;
+                    .ok_or_else(|| invalid("illegal u_threshold specified"))?
+                    as u32;
             }
             Tag::LThreshold => {
                 set_option(&mut options, opt::LTHRESHOLD)?;
                 e.dest.l_threshold = string_to_number(a, 0, i64::from(i32::MAX))
-                    .ok_or_else(|| invalid("illegal l_threshold specified"))? as u32;
+                    .ok_or_else(|| invalid("illegal l_threshold specified"))?
+                    as u32;
             }
             Tag::Connection => set_option(&mut options, opt::CONNECTION)?,
             Tag::Numeric => {
@@ -294,8 +318,9 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             }
             Tag::SyncId => {
                 set_option(&mut options, opt::SYNCID)?;
-                e.daemon.syncid =
-                    string_to_number(a, 0, 255).ok_or_else(|| invalid("illegal syncid specified"))? as u32;
+                e.daemon.syncid = string_to_number(a, 0, 255)
+                    .ok_or_else(|| invalid("illegal syncid specified"))?
+                    as u32;
             }
             Tag::Timeout => set_option(&mut options, opt::TIMEOUT)?,
             Tag::Daemon => set_option(&mut options, opt::DAEMON)?,
@@ -347,29 +372,34 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 set_option(&mut options, opt::MCAST_GROUP)?;
                 if a.contains(':') {
                     let group = parse_ipv6(a).filter(|g| g[0] == 0xff);
-                    e.daemon.mcast_group = group.ok_or_else(|| invalid(format!("invalid IPv6 mcast-group `{a}'")))?;
+                    e.daemon.mcast_group =
+                        group.ok_or_else(|| invalid(format!("invalid IPv6 mcast-group `{a}'")))?;
                     e.daemon.mcast_af = AF_INET6;
                 } else {
                     let group = parse_ipv4_strict(a).filter(|g| g[0] & 0xf0 == 0xe0);
-                    let group = group.ok_or_else(|| invalid(format!("invalid IPv4 mcast-group `{a}'")))?;
+                    let group =
+                        group.ok_or_else(|| invalid(format!("invalid IPv4 mcast-group `{a}'")))?;
                     e.daemon.mcast_group[..4].copy_from_slice(&group);
                     e.daemon.mcast_af = AF_INET;
                 }
             }
             Tag::McastPort => {
                 set_option(&mut options, opt::MCAST_PORT)?;
-                e.daemon.mcast_port =
-                    string_to_number(a, 1, 65535).ok_or_else(|| invalid("illegal mcast-port specified"))? as u16;
+                e.daemon.mcast_port = string_to_number(a, 1, 65535)
+                    .ok_or_else(|| invalid("illegal mcast-port specified"))?
+                    as u16;
             }
             Tag::McastTtl => {
                 set_option(&mut options, opt::MCAST_TTL)?;
-                e.daemon.mcast_ttl =
-                    string_to_number(a, 1, 255).ok_or_else(|| invalid("illegal mcast-ttl specified"))? as u8;
+                e.daemon.mcast_ttl = string_to_number(a, 1, 255)
+                    .ok_or_else(|| invalid("illegal mcast-ttl specified"))?
+                    as u8;
             }
             Tag::SyncMaxlen => {
                 set_option(&mut options, opt::SYNC_MAXLEN)?;
                 e.daemon.sync_maxlen = string_to_number(a, 1, 65535 - 20 - 8)
-                    .ok_or_else(|| invalid("illegal sync-maxlen specified"))? as u16;
+                    .ok_or_else(|| invalid("illegal sync-maxlen specified"))?
+                    as u16;
             }
             Tag::TunInfo => {
                 set_option(&mut options, opt::TUN_INFO)?;
@@ -386,8 +416,9 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             }
             Tag::TunPort => {
                 set_option(&mut options, opt::TUN_PORT)?;
-                e.dest.tun_port =
-                    string_to_number(a, 1, 65535).ok_or_else(|| invalid("illegal tunnel port specified"))? as u16;
+                e.dest.tun_port = string_to_number(a, 1, 65535)
+                    .ok_or_else(|| invalid("illegal tunnel port specified"))?
+                    as u16;
             }
             Tag::TunNocsum => set_option(&mut options, opt::TUN_NOCSUM)?,
             Tag::TunCsum => {
@@ -400,17 +431,29 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             }
             Tag::Json => set_option(&mut options, opt::JSON)?,
             Tag::Check => set_option(&mut options, opt::CHECK)?,
-            _ => return Err(invalid(format!("invalid option `{}'", scanner.bad_option()))),
+            _ => {
+                return Err(invalid(format!(
+                    "invalid option `{}'",
+                    scanner.bad_option()
+                )))
+            }
         }
     };
 
     if let Some(err) = scan_error {
-        return Ok(Outcome::ScanFailed(format!("{}: {}", err.bad_option, err.kind.message())));
+        return Ok(Outcome::ScanFailed(format!(
+            "{}: {}",
+            err.bad_option,
+            err.kind.message()
+        )));
     }
 
     if e.cmd == Command::Timeout {
-        let (Some(tcp), Some(fin), Some(udp)) = (scanner.next_leftover(), scanner.next_leftover(), scanner.next_leftover())
-        else {
+        let (Some(tcp), Some(fin), Some(udp)) = (
+            scanner.next_leftover(),
+            scanner.next_leftover(),
+            scanner.next_leftover(),
+        ) else {
             return Err(invalid("--set option requires 3 timeout values"));
         };
         e.timeouts = Timeouts {
@@ -427,7 +470,11 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
         e.svc.flags |= parse_sched_flags(&e.svc.sched_name, &sched_flags_arg)?;
     }
 
-    let parsed = finish(Parsed { entry: e, options, format })?;
+    let parsed = finish(Parsed {
+        entry: e,
+        options,
+        format,
+    })?;
     Ok(Outcome::Ready(Box::new(parsed)))
 }
 
@@ -440,8 +487,11 @@ fn finish(mut p: Parsed) -> Result<Parsed> {
         if e.svc.fwmark == 0 && e.svc.port == 0 && e.svc.flags & SVC_F_PERSISTENT == 0 {
             return Err(invalid("Zero port specified for non-persistent service"));
         }
-        if e.svc.flags & SVC_F_ONEPACKET != 0 && e.svc.fwmark == 0 && e.svc.protocol != IPPROTO_UDP {
-            return Err(invalid("One-Packet Scheduling is only for UDP virtual services"));
+        if e.svc.flags & SVC_F_ONEPACKET != 0 && e.svc.fwmark == 0 && e.svc.protocol != IPPROTO_UDP
+        {
+            return Err(invalid(
+                "One-Packet Scheduling is only for UDP virtual services",
+            ));
         }
         if e.svc.sched_name.is_empty() {
             e.svc.sched_name = DEFAULT_SCHEDULER.to_string();
@@ -456,9 +506,17 @@ fn finish(mut p: Parsed) -> Result<Parsed> {
             e.dest.port = e.svc.port;
         }
         if e.dest.af != e.svc.af && fwd != FWD_TUNNEL {
-            return Err(invalid("Different address family is allowed only for tunneling servers"));
+            return Err(invalid(
+                "Different address family is allowed only for tunneling servers",
+            ));
         }
-        let tunnel_bits = [opt::TUN_TYPE, opt::TUN_PORT, opt::TUN_NOCSUM, opt::TUN_CSUM, opt::TUN_REMCSUM];
+        let tunnel_bits = [
+            opt::TUN_TYPE,
+            opt::TUN_PORT,
+            opt::TUN_NOCSUM,
+            opt::TUN_CSUM,
+            opt::TUN_REMCSUM,
+        ];
         if tunnel_bits.iter().any(|b| p.options & (1u64 << b) != 0) && fwd != FWD_TUNNEL {
             return Err(invalid("Tunnel options conflict with forward method"));
         }
@@ -466,7 +524,8 @@ fn finish(mut p: Parsed) -> Result<Parsed> {
     }
     if e.cmd == Command::List {
         let any = |bits: &[u32]| bits.iter().any(|b| p.options & (1u64 << b) != 0);
-        if (any(&[opt::CONNECTION, opt::TIMEOUT, opt::DAEMON]) && any(&[opt::STATS, opt::RATE, opt::THRESHOLDS]))
+        if (any(&[opt::CONNECTION, opt::TIMEOUT, opt::DAEMON])
+            && any(&[opt::STATS, opt::RATE, opt::THRESHOLDS]))
             || (any(&[opt::TIMEOUT, opt::DAEMON]) && any(&[opt::PERSISTENTCONN]))
         {
             return Err(invalid("options conflicts in the list command"));
@@ -480,17 +539,23 @@ fn check_extensions(p: &Parsed) -> Result<()> {
     let name = p.entry.cmd.name();
     if p.has(opt::JSON) {
         if p.entry.cmd != Command::List {
-            return Err(invalid(format!("Illegal 'json' option with the '{name}' command")));
+            return Err(invalid(format!(
+                "Illegal 'json' option with the '{name}' command"
+            )));
         }
         for other in [opt::CONNECTION, opt::TIMEOUT, opt::DAEMON] {
             if p.has(other) {
                 let other = OPTION_NAMES[other as usize];
-                return Err(invalid(format!("The option 'json' conflicts with the '{other}' option in the 'list' command")));
+                return Err(invalid(format!(
+                    "The option 'json' conflicts with the '{other}' option in the 'list' command"
+                )));
             }
         }
     }
     if p.has(opt::CHECK) && p.entry.cmd != Command::Restore {
-        return Err(invalid(format!("Illegal 'check' option with the '{name}' command")));
+        return Err(invalid(format!(
+            "Illegal 'check' option with the '{name}' command"
+        )));
     }
     Ok(())
 }
@@ -500,7 +565,10 @@ mod tests {
     use super::*;
 
     fn run(words: &[&str]) -> Result<Outcome> {
-        let argv: Vec<String> = std::iter::once("ipvsadm").chain(words.iter().copied()).map(String::from).collect();
+        let argv: Vec<String> = std::iter::once("ipvsadm")
+            .chain(words.iter().copied())
+            .map(String::from)
+            .collect();
         parse(&argv)
     }
 
@@ -526,9 +594,23 @@ mod tests {
         assert_eq!(p.entry.svc.sched_name, "wlc");
         assert_eq!(p.entry.svc.netmask, 0xffff_ffff);
         let p = ready(&["-A", "-t", "10.0.0.1:80", "-p"]);
-        assert_eq!((p.entry.svc.flags, p.entry.svc.timeout), (SVC_F_PERSISTENT, 360));
-        let p = ready(&["-At10.0.0.1:0", "-p60", "-M255.255.0.0", "-s", "sh", "-b", "sh-port,sh-fallback"]);
-        assert_eq!(p.entry.svc.flags, SVC_F_PERSISTENT | SVC_F_SCHED1 | SVC_F_SCHED2);
+        assert_eq!(
+            (p.entry.svc.flags, p.entry.svc.timeout),
+            (SVC_F_PERSISTENT, 360)
+        );
+        let p = ready(&[
+            "-At10.0.0.1:0",
+            "-p60",
+            "-M255.255.0.0",
+            "-s",
+            "sh",
+            "-b",
+            "sh-port,sh-fallback",
+        ]);
+        assert_eq!(
+            p.entry.svc.flags,
+            SVC_F_PERSISTENT | SVC_F_SCHED1 | SVC_F_SCHED2
+        );
         assert_eq!(p.entry.svc.netmask.to_ne_bytes(), [255, 255, 0, 0]);
     }
 
@@ -538,7 +620,10 @@ mod tests {
         assert!(matches!(run(&["--nope"]), Err(Error::TryHelp { .. })));
         assert!(matches!(run(&["foo"]), Err(Error::TryHelp { .. })));
         assert_eq!(message(&["-A", "-L"]), "invalid option `-L'");
-        assert_eq!(message(&["-L", "--start-daemon", "master"]), "invalid option `master'");
+        assert_eq!(
+            message(&["-L", "--start-daemon", "master"]),
+            "invalid option `master'"
+        );
         assert!(matches!(run(&["-h", "--bogus"]), Err(Error::Help { .. })));
     }
 
@@ -546,34 +631,91 @@ mod tests {
     fn scan_errors_do_not_stop_the_program() {
         assert_eq!(message(&["-A", "-t"]), "-t: missing argument");
         assert_eq!(message(&["-L", "--bogus"]), "--bogus: unknown option");
-        assert!(matches!(run(&["-L", "--bogus"]), Ok(Outcome::ScanFailed(_))));
+        assert!(matches!(
+            run(&["-L", "--bogus"]),
+            Ok(Outcome::ScanFailed(_))
+        ));
     }
 
     #[test]
     fn validation_messages() {
-        assert_eq!(message(&["-A", "-t", "10.0.0.1"]), "Zero port specified for non-persistent service");
-        assert_eq!(message(&["-A", "-t", "10.0.0.1:80", "-o"]), "One-Packet Scheduling is only for UDP virtual services");
-        assert_eq!(message(&["-A", "-t", "1.2.3.4.5:80"]), "illegal virtual server address[:port] specified");
-        assert_eq!(message(&["-A", "-f", "0"]), "invalid fwmark value `0' specified");
+        assert_eq!(
+            message(&["-A", "-t", "10.0.0.1"]),
+            "Zero port specified for non-persistent service"
+        );
+        assert_eq!(
+            message(&["-A", "-t", "10.0.0.1:80", "-o"]),
+            "One-Packet Scheduling is only for UDP virtual services"
+        );
+        assert_eq!(
+            message(&["-A", "-t", "1.2.3.4.5:80"]),
+            "illegal virtual server address[:port] specified"
+        );
+        assert_eq!(
+            message(&["-A", "-f", "0"]),
+            "invalid fwmark value `0' specified"
+        );
         assert_eq!(message(&["-A", "-6", "-f", "1"]), "-6 used before -f\n");
-        assert_eq!(message(&["-A", "-t", "10.0.0.1:80", "-s", "rr", "-s", "rr"]), "multiple 'scheduler' options specified");
-        assert_eq!(message(&["-A", "-t", "10.0.0.1:80", "-p", "0"]), "invalid timeout value `0' specified");
-        assert_eq!(message(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-w", "-1"]), "illegal weight specified");
-        assert_eq!(message(&["--set", "1", "2"]), "--set option requires 3 timeout values");
+        assert_eq!(
+            message(&["-A", "-t", "10.0.0.1:80", "-s", "rr", "-s", "rr"]),
+            "multiple 'scheduler' options specified"
+        );
+        assert_eq!(
+            message(&["-A", "-t", "10.0.0.1:80", "-p", "0"]),
+            "invalid timeout value `0' specified"
+        );
+        assert_eq!(
+            message(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-w", "-1"]),
+            "illegal weight specified"
+        );
+        assert_eq!(
+            message(&["--set", "1", "2"]),
+            "--set option requires 3 timeout values"
+        );
         assert_eq!(message(&["-C", "extra"]), "unexpected argument extra");
-        assert_eq!(message(&["-A", "-t", "10.0.0.1:80", "-b", "sh-port"]), "incompatible scheduler flag `sh-port'");
-        assert_eq!(message(&["-A", "-t", "10.0.0.1:80", "-b", "nope"]), "invalid scheduler flag `nope'");
-        assert_eq!(message(&["-L", "-c", "--stats"]), "options conflicts in the list command");
-        assert_eq!(message(&["--start-daemon", "primary"]), "illegal start-daemon parameter specified");
-        assert_eq!(message(&["-C", "--json"]), "Illegal 'json' option with the 'flush' command");
+        assert_eq!(
+            message(&["-A", "-t", "10.0.0.1:80", "-b", "sh-port"]),
+            "incompatible scheduler flag `sh-port'"
+        );
+        assert_eq!(
+            message(&["-A", "-t", "10.0.0.1:80", "-b", "nope"]),
+            "invalid scheduler flag `nope'"
+        );
+        assert_eq!(
+            message(&["-L", "-c", "--stats"]),
+            "options conflicts in the list command"
+        );
+        assert_eq!(
+            message(&["--start-daemon", "primary"]),
+            "illegal start-daemon parameter specified"
+        );
+        assert_eq!(
+            message(&["-C", "--json"]),
+            "Illegal 'json' option with the 'flush' command"
+        );
     }
 
     #[test]
     fn real_server_rules() {
         let p = ready(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:8080"]);
-        assert_eq!(p.entry.dest.port, 80, "direct routing keeps the service port");
-        let p = ready(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "0"]);
-        assert_eq!((p.entry.dest.port, p.entry.dest.weight, p.entry.dest.fwd), (8080, 0, FWD_MASQ));
+        assert_eq!(
+            p.entry.dest.port, 80,
+            "direct routing keeps the service port"
+        );
+        let p = ready(&[
+            "-a",
+            "-t",
+            "10.0.0.1:80",
+            "-r",
+            "10.0.0.2:8080",
+            "-m",
+            "-w",
+            "0",
+        ]);
+        assert_eq!(
+            (p.entry.dest.port, p.entry.dest.weight, p.entry.dest.fwd),
+            (8080, 0, FWD_MASQ)
+        );
         let p = ready(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"]);
         assert_eq!(p.entry.dest.port, 80);
         assert_eq!(
@@ -581,27 +723,84 @@ mod tests {
             "Different address family is allowed only for tunneling servers"
         );
         assert_eq!(
-            message(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--tun-type", "gre"]),
+            message(&[
+                "-a",
+                "-t",
+                "10.0.0.1:80",
+                "-r",
+                "10.0.0.2",
+                "--tun-type",
+                "gre"
+            ]),
             "Tunnel options conflict with forward method"
         );
-        let p = ready(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-i", "--tun-type", "gue", "--tun-port", "6080", "--tun-remcsum"]);
-        assert_eq!((p.entry.dest.tun_type, p.entry.dest.tun_port, p.entry.dest.tun_flags), (1, 6080, 2));
+        let p = ready(&[
+            "-a",
+            "-t",
+            "10.0.0.1:80",
+            "-r",
+            "10.0.0.2",
+            "-i",
+            "--tun-type",
+            "gue",
+            "--tun-port",
+            "6080",
+            "--tun-remcsum",
+        ]);
+        assert_eq!(
+            (
+                p.entry.dest.tun_type,
+                p.entry.dest.tun_port,
+                p.entry.dest.tun_flags
+            ),
+            (1, 6080, 2)
+        );
     }
 
     #[test]
     fn timeouts_and_daemons() {
         let p = ready(&["--set", "10", "0", "30"]);
-        assert_eq!(p.entry.timeouts, Timeouts { tcp: 10, tcp_fin: 0, udp: 30 });
-        let p = ready(&["--start-daemon", "backup", "--mcast-group", "239.1.2.3", "--syncid", "7"]);
+        assert_eq!(
+            p.entry.timeouts,
+            Timeouts {
+                tcp: 10,
+                tcp_fin: 0,
+                udp: 30
+            }
+        );
+        let p = ready(&[
+            "--start-daemon",
+            "backup",
+            "--mcast-group",
+            "239.1.2.3",
+            "--syncid",
+            "7",
+        ]);
         assert_eq!(p.entry.daemon.mcast_ifn, "eth0");
-        assert_eq!((p.entry.daemon.state, p.entry.daemon.syncid, p.entry.daemon.mcast_af), (DAEMON_BACKUP, 7, AF_INET));
-        assert_eq!(message(&["--start-daemon", "master", "--mcast-group", "10.0.0.1"]), "invalid IPv4 mcast-group `10.0.0.1'");
+        assert_eq!(
+            (
+                p.entry.daemon.state,
+                p.entry.daemon.syncid,
+                p.entry.daemon.mcast_af
+            ),
+            (DAEMON_BACKUP, 7, AF_INET)
+        );
+        assert_eq!(
+            message(&["--start-daemon", "master", "--mcast-group", "10.0.0.1"]),
+            "invalid IPv4 mcast-group `10.0.0.1'"
+        );
     }
 
     #[test]
     fn fwmark_ipv6() {
         let p = ready(&["-A", "-f", "4294967295", "-6", "-M", "64"]);
-        assert_eq!((p.entry.svc.af, p.entry.svc.netmask, p.entry.svc.fwmark), (AF_INET6, 64, u32::MAX));
-        assert_eq!(message(&["-A", "-f", "1", "-6", "-M", "129"]), "illegal ipv6 netmask specified");
+        assert_eq!(
+            (p.entry.svc.af, p.entry.svc.netmask, p.entry.svc.fwmark),
+            (AF_INET6, 64, u32::MAX)
+        );
+        assert_eq!(
+            message(&["-A", "-f", "1", "-6", "-M", "129"]),
+            "illegal ipv6 netmask specified"
+        );
     }
 }

@@ -9,7 +9,9 @@ use std::fmt::Write;
 
 use crate::error::Error;
 use crate::names::addr_port;
-use crate::resolve::{parse_ipv4_strict, parse_ipv6, AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+use crate::resolve::{
+    parse_ipv4_strict, parse_ipv6, AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+};
 
 /// Where the kernel publishes connection entries.
 pub const CONN_PROC_FILE: &str = "/proc/net/ip_vs_conn";
@@ -20,7 +22,10 @@ fn fgets_chunks(data: &[u8]) -> Vec<&[u8]> {
     let mut rest = data;
     while !rest.is_empty() {
         let limit = rest.len().min(255);
-        let end = rest[..limit].iter().position(|b| *b == b'\n').map_or(limit, |i| i + 1);
+        let end = rest[..limit]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(limit, |i| i + 1);
         chunks.push(&rest[..end]);
         rest = &rest[end..];
     }
@@ -61,7 +66,7 @@ impl<'a> Scan<'a> {
             && self.s[self.pos..].len() > 2
             && self.s[self.pos] == b'0'
             && (self.s[self.pos + 1] | 0x20) == b'x'
-            && (self.s[self.pos + 2] as char).is_digit(16)
+            && self.s[self.pos + 2].is_ascii_hexdigit()
         {
             self.pos += 2;
         }
@@ -71,14 +76,20 @@ impl<'a> Scan<'a> {
             let Some(d) = (self.s[self.pos] as char).to_digit(radix) else {
                 break;
             };
-            value = value.wrapping_mul(i64::from(radix)).wrapping_add(i64::from(d));
+            value = value
+                .wrapping_mul(i64::from(radix))
+                .wrapping_add(i64::from(d));
             self.pos += 1;
         }
         if self.pos == digits_start {
             self.pos = start;
             return None;
         }
-        Some(if negative { value.wrapping_neg() } else { value })
+        Some(if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        })
     }
 }
 
@@ -133,7 +144,10 @@ fn scan_line(line: &[u8]) -> Option<Fields> {
 }
 
 fn hex_ipv4(text: &str) -> [u8; 16] {
-    let mut sc = Scan { s: text.as_bytes(), pos: 0 };
+    let mut sc = Scan {
+        s: text.as_bytes(),
+        pos: 0,
+    };
     let value = sc.number(16).unwrap_or(0) as u32;
     let mut addr = [0; 16];
     addr[..4].copy_from_slice(&value.to_be_bytes());
@@ -156,7 +170,11 @@ fn format_line(out: &mut String, f: &Fields, numeric: bool, persistent_conn: boo
     let (af, caddr, vaddr) = if let Some(c) = parse_ipv6(&f.caddr) {
         (AF_INET6, c, parse_ipv6(&f.vaddr).unwrap_or([0; 16]))
     } else if let Some(c) = parse_ipv4_strict(&f.caddr) {
-        (AF_INET, v4(c), parse_ipv4_strict(&f.vaddr).map(v4).unwrap_or([0; 16]))
+        (
+            AF_INET,
+            v4(c),
+            parse_ipv4_strict(&f.vaddr).map(v4).unwrap_or([0; 16]),
+        )
     } else {
         (AF_INET, hex_ipv4(&f.caddr), hex_ipv4(&f.vaddr))
     };
@@ -178,26 +196,37 @@ fn format_line(out: &mut String, f: &Fields, numeric: bool, persistent_conn: boo
             f.protocol, expire, f.state, cname, vname, dname, f.pe_name, f.pe_data
         );
     } else {
-        let _ = writeln!(out, "{:<3} {:<6} {:<11} {:<18} {:<18} {}", f.protocol, expire, f.state, cname, vname, dname);
+        let _ = writeln!(
+            out,
+            "{:<3} {:<6} {:<11} {:<18} {:<18} {}",
+            f.protocol, expire, f.state, cname, vname, dname
+        );
     }
 }
 
 /// Formats the proc file's contents; on a fatal line the text so far comes with the error.
-pub fn format_connections(data: &[u8], numeric: bool, persistent_conn: bool) -> (String, Option<Error>) {
+pub fn format_connections(
+    data: &[u8],
+    numeric: bool,
+    persistent_conn: bool,
+) -> (String, Option<Error>) {
     let mut out = String::new();
     let chunks = fgets_chunks(data);
     let Some((_, lines)) = chunks.split_first() else {
-        return (out, Some(Error::Listing(format!("unexpected input from {CONN_PROC_FILE}"))));
+        return (
+            out,
+            Some(Error::Listing(format!(
+                "unexpected input from {CONN_PROC_FILE}"
+            ))),
+        );
     };
     out.push_str("IPVS connection entries\n");
     if persistent_conn {
-        let _ = writeln!(
-            out,
-            "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}",
-            "state", "source", "virtual", "destination", "pe name", "pe_data"
+        out.push_str(
+            "pro expire state       source             virtual            destination        pe name          pe_data\n",
         );
     } else {
-        let _ = writeln!(out, "pro expire {:<11} {:<18} {:<18} {}", "state", "source", "virtual", "destination");
+        out.push_str("pro expire state       source             virtual            destination\n");
     }
     for line in lines {
         match scan_line(line) {
@@ -212,7 +241,10 @@ pub fn format_connections(data: &[u8], numeric: bool, persistent_conn: bool) -> 
 pub fn list_connections(numeric: bool, persistent_conn: bool) -> (String, Option<Error>) {
     match std::fs::read(CONN_PROC_FILE) {
         Ok(data) => format_connections(&data, numeric, persistent_conn),
-        Err(_) => (String::new(), Some(Error::Listing(format!("cannot open file {CONN_PROC_FILE}")))),
+        Err(_) => (
+            String::new(),
+            Some(Error::Listing(format!("cannot open file {CONN_PROC_FILE}"))),
+        ),
     }
 }
 
@@ -220,11 +252,13 @@ pub fn list_connections(numeric: bool, persistent_conn: bool) -> (String, Option
 mod tests {
     use super::*;
 
-    const HEADER: &str = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n";
+    const HEADER: &str =
+        "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n";
 
     #[test]
     fn ipv4_hex_lines() {
-        let data = format!("{HEADER}TCP 0A000064 9C40 0A000001 0050 0A000002 1F90 ESTABLISHED     899\n");
+        let data =
+            format!("{HEADER}TCP 0A000064 9C40 0A000001 0050 0A000002 1F90 ESTABLISHED     899\n");
         let (out, err) = format_connections(data.as_bytes(), true, false);
         assert!(err.is_none());
         assert_eq!(
@@ -247,7 +281,10 @@ mod tests {
     #[test]
     fn empty_file_and_blank_line() {
         let (_, err) = format_connections(b"", true, false);
-        assert_eq!(err.unwrap().to_string(), "unexpected input from /proc/net/ip_vs_conn");
+        assert_eq!(
+            err.unwrap().to_string(),
+            "unexpected input from /proc/net/ip_vs_conn"
+        );
         let (out, err) = format_connections(format!("{HEADER}\n").as_bytes(), true, false);
         assert!(err.is_some());
         assert!(out.starts_with("IPVS connection entries\n"));

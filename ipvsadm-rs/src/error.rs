@@ -52,7 +52,10 @@ impl Error {
     /// The process exit status ipvsadm uses for this kind of stop.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid(_) | Error::Init { .. } | Error::Netns { .. } | Error::CheckFailed { .. } => 2,
+            Error::Invalid(_)
+            | Error::Init { .. }
+            | Error::Netns { .. }
+            | Error::CheckFailed { .. } => 2,
             Error::TryHelp { .. } => 255,
             Error::Help { .. } => 0,
             Error::Listing(_) | Error::Io(_) => 1,
@@ -70,10 +73,19 @@ mod tests {
     #[test]
     fn exit_codes_follow_ipvsadm() {
         assert_eq!(Error::Invalid("x".into()).exit_code(), 2);
-        assert_eq!(Error::TryHelp { program: "ipvsadm".into() }.exit_code(), 255);
+        assert_eq!(
+            Error::TryHelp {
+                program: "ipvsadm".into()
+            }
+            .exit_code(),
+            255
+        );
         assert_eq!(Error::Listing("No such service".into()).exit_code(), 1);
         assert_eq!(
-            Error::TryHelp { program: "ipvsadm".into() }.to_string(),
+            Error::TryHelp {
+                program: "ipvsadm".into()
+            }
+            .to_string(),
             "Try `ipvsadm -h' or 'ipvsadm --help' for more information."
         );
     }

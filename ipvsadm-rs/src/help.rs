@@ -123,9 +123,13 @@ mod tests {
     #[test]
     fn usage_names_the_program_everywhere() {
         let text = usage_text("/usr/sbin/ipvsadm");
-        assert!(text.starts_with("ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\nUsage:\n"));
+        assert!(text.starts_with(
+            "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\nUsage:\n"
+        ));
         assert_eq!(text.matches("/usr/sbin/ipvsadm -").count(), 13);
-        assert!(text.contains("  /usr/sbin/ipvsadm --start-daemon {master|backup} [daemon-options]\n"));
+        assert!(
+            text.contains("  /usr/sbin/ipvsadm --start-daemon {master|backup} [daemon-options]\n")
+        );
         assert!(text.ends_with("Multicast TTL (default=1)\n"));
     }
 

@@ -147,11 +147,17 @@ fn forward_switch(fwd: u32) -> &'static str {
 }
 
 fn tunnel_checksum(flags: u16) -> &'static str {
-    ["-c", "+c", "r+c"].get(usize::from(flags)).copied().unwrap_or(NULL)
+    ["-c", "+c", "r+c"]
+        .get(usize::from(flags))
+        .copied()
+        .unwrap_or(NULL)
 }
 
 fn tunnel_checksum_option(flags: u16) -> &'static str {
-    ["--tun-nocsum", "--tun-csum", "--tun-remcsum"].get(usize::from(flags)).copied().unwrap_or(NULL)
+    ["--tun-nocsum", "--tun-csum", "--tun-remcsum"]
+        .get(usize::from(flags))
+        .copied()
+        .unwrap_or(NULL)
 }
 
 fn tunnel_info(d: &Dest) -> String {
@@ -166,11 +172,27 @@ fn tunnel_info(d: &Dest) -> String {
 
 fn sched_flags(svc: &Service) -> String {
     let named: [(u32, &str); 3] = match svc.sched_name.as_str() {
-        "sh" => [(SVC_F_SCHED1, "sh-fallback"), (SVC_F_SCHED2, "sh-port"), (0, "")],
-        "mh" => [(SVC_F_SCHED1, "mh-fallback"), (SVC_F_SCHED2, "mh-port"), (0, "")],
-        _ => [(SVC_F_SCHED1, "flag-1"), (SVC_F_SCHED2, "flag-2"), (SVC_F_SCHED3, "flag-3")],
+        "sh" => [
+            (SVC_F_SCHED1, "sh-fallback"),
+            (SVC_F_SCHED2, "sh-port"),
+            (0, ""),
+        ],
+        "mh" => [
+            (SVC_F_SCHED1, "mh-fallback"),
+            (SVC_F_SCHED2, "mh-port"),
+            (0, ""),
+        ],
+        _ => [
+            (SVC_F_SCHED1, "flag-1"),
+            (SVC_F_SCHED2, "flag-2"),
+            (SVC_F_SCHED3, "flag-3"),
+        ],
     };
-    let set: Vec<&str> = named.iter().filter(|(bit, _)| svc.flags & bit != 0).map(|(_, n)| *n).collect();
+    let set: Vec<&str> = named
+        .iter()
+        .filter(|(bit, _)| svc.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
     set.join(",")
 }
 
@@ -193,7 +215,13 @@ fn service_name(svc: &Service, format: u32) -> String {
             (false, false) => format!("FWM  {mark}"),
         };
     }
-    let vname = addr_port(svc.af, &svc.addr, svc.port, svc.protocol, format & fmt::NUMERIC != 0);
+    let vname = addr_port(
+        svc.af,
+        &svc.addr,
+        svc.port,
+        svc.protocol,
+        format & fmt::NUMERIC != 0,
+    );
     if rule {
         format!("{} {vname}", protocol_option(svc.protocol))
     } else {
@@ -266,10 +294,23 @@ fn service_line(out: &mut String, row: &ServiceRow, name: &str, format: u32) {
 }
 
 fn tunnel_rule(out: &mut String, svc_name: &str, dname: &str, d: &Dest) {
-    let head = format!("-a {svc_name} -r {dname} {} -w {}", forward_switch(d.fwd), d.weight);
+    let head = format!(
+        "-a {svc_name} -r {dname} {} -w {}",
+        forward_switch(d.fwd),
+        d.weight
+    );
     let _ = match d.tun_type {
-        2 => writeln!(out, "{head} --tun-type gre {}", tunnel_checksum_option(d.tun_flags)),
-        1 => writeln!(out, "{head} --tun-type gue --tun-port {} {}", d.tun_port, tunnel_checksum_option(d.tun_flags)),
+        2 => writeln!(
+            out,
+            "{head} --tun-type gre {}",
+            tunnel_checksum_option(d.tun_flags)
+        ),
+        1 => writeln!(
+            out,
+            "{head} --tun-type gue --tun-port {} {}",
+            d.tun_port,
+            tunnel_checksum_option(d.tun_flags)
+        ),
         0 => writeln!(out, "{head} --tun-type ipip"),
         _ => writeln!(out, "{head}"),
     };
@@ -278,7 +319,13 @@ fn tunnel_rule(out: &mut String, svc_name: &str, dname: &str, d: &Dest) {
 fn dest_line(out: &mut String, svc: &Service, row: &DestRow, svc_name: &str, format: u32) {
     let d = &row.dest;
     let exact = format & fmt::EXACT != 0;
-    let mut dname = addr_port(d.af, &d.addr, d.port, svc.protocol, format & fmt::NUMERIC != 0);
+    let mut dname = addr_port(
+        d.af,
+        &d.addr,
+        d.port,
+        svc.protocol,
+        format & fmt::NUMERIC != 0,
+    );
     if format & fmt::RULE == 0 && d.af != AF_INET6 {
         dname = truncate(dname, 28);
     }
@@ -287,7 +334,12 @@ fn dest_line(out: &mut String, svc: &Service, row: &DestRow, svc_name: &str, for
         if d.fwd & FWD_MASK == FWD_TUNNEL {
             tunnel_rule(out, svc_name, &dname, d);
         } else {
-            let _ = writeln!(out, "-a {svc_name} -r {dname} {} -w {}", forward_switch(d.fwd), d.weight);
+            let _ = writeln!(
+                out,
+                "-a {svc_name} -r {dname} {} -w {}",
+                forward_switch(d.fwd),
+                d.weight
+            );
         }
     } else if format & fmt::STATS != 0 {
         let _ = write!(out, "  -> {dname:<28}");
@@ -296,7 +348,11 @@ fn dest_line(out: &mut String, svc: &Service, row: &DestRow, svc_name: &str, for
         }
         out.push('\n');
     } else if format & fmt::RATE != 0 {
-        let _ = write!(out, "  -> {dname:<28} {:>8} {:>8} {:>8}", s.cps, s.in_pps, s.out_pps);
+        let _ = write!(
+            out,
+            "  -> {dname:<28} {:>8} {:>8} {:>8}",
+            s.cps, s.in_pps, s.out_pps
+        );
         largenum(out, s.in_bps, exact);
         largenum(out, s.out_bps, exact);
         out.push('\n');
@@ -340,7 +396,9 @@ pub fn service_entry(out: &mut String, row: &ServiceRow, dests: &mut [DestRow], 
     let name = service_name(&row.svc, format);
     service_line(out, row, &name, format);
     if format & fmt::NOSORT == 0 {
-        merge_sort(dests, &|a: &DestRow, b: &DestRow| compare_dests(&a.dest, &b.dest));
+        merge_sort(dests, &|a: &DestRow, b: &DestRow| {
+            compare_dests(&a.dest, &b.dest)
+        });
     }
     for d in dests.iter() {
         dest_line(out, &row.svc, d, &name, format);
@@ -366,12 +424,22 @@ mod tests {
             sched_name: "wlc".into(),
             ..Service::default()
         };
-        ServiceRow { svc, stats: Counters::default() }
+        ServiceRow {
+            svc,
+            stats: Counters::default(),
+        }
     }
 
     fn dest(a: [u8; 4], port: u16, fwd: u32, weight: i32) -> DestRow {
         DestRow {
-            dest: Dest { af: AF_INET, addr: v4(a), port, fwd, weight, ..Dest::default() },
+            dest: Dest {
+                af: AF_INET,
+                addr: v4(a),
+                port,
+                fwd,
+                weight,
+                ..Dest::default()
+            },
             active: 0,
             inactive: 0,
             persistent: 0,
@@ -382,7 +450,10 @@ mod tests {
     #[test]
     fn default_listing_matches_ipvsadm() {
         let mut out = String::new();
-        let mut dests = vec![dest([10, 0, 0, 6], 80, FWD_ROUTE, i32::MAX), dest([10, 0, 0, 2], 8080, FWD_MASQ, 5)];
+        let mut dests = vec![
+            dest([10, 0, 0, 6], 80, FWD_ROUTE, i32::MAX),
+            dest([10, 0, 0, 2], 8080, FWD_MASQ, 5),
+        ];
         service_entry(&mut out, &tcp_service(), &mut dests, fmt::NUMERIC);
         assert_eq!(
             out,
@@ -452,7 +523,12 @@ mod tests {
         );
         let mut out = String::new();
         service_entry(&mut out, &row, &mut [d], fmt::NUMERIC | fmt::RATE);
-        assert!(out.ends_with("  -> 10.0.0.2:80                  200000000        0        0     123G        0\n"), "{out}");
+        assert!(
+            out.ends_with(
+                "  -> 10.0.0.2:80                  200000000        0        0     123G        0\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]
@@ -460,7 +536,12 @@ mod tests {
         let mut d = dest([10, 0, 0, 4], 80, FWD_TUNNEL, 1);
         d.dest.tun_type = 2;
         let mut out = String::new();
-        service_entry(&mut out, &tcp_service(), &mut [d], fmt::NUMERIC | fmt::TUN_INFO);
+        service_entry(
+            &mut out,
+            &tcp_service(),
+            &mut [d],
+            fmt::NUMERIC | fmt::TUN_INFO,
+        );
         assert!(out.ends_with("  -> 10.0.0.4:80                  Tunnel  gre:-c        1      0          0         \n"));
     }
 }

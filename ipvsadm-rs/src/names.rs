@@ -48,18 +48,30 @@ mod tests {
 
     #[test]
     fn numeric_forms() {
-        assert_eq!(addr_port(AF_INET, &v4([10, 0, 0, 1]), 80, IPPROTO_TCP, true), "10.0.0.1:80");
+        assert_eq!(
+            addr_port(AF_INET, &v4([10, 0, 0, 1]), 80, IPPROTO_TCP, true),
+            "10.0.0.1:80"
+        );
         let mut a6 = [0; 16];
         a6[0] = 0x20;
         a6[1] = 0x01;
         a6[15] = 1;
-        assert_eq!(addr_port(AF_INET6, &a6, 443, IPPROTO_TCP, true), "[2001::1]:443");
+        assert_eq!(
+            addr_port(AF_INET6, &a6, 443, IPPROTO_TCP, true),
+            "[2001::1]:443"
+        );
     }
 
     #[test]
     fn names_from_the_c_library() {
-        assert_eq!(addr_port(AF_INET, &v4([127, 0, 0, 1]), 53, IPPROTO_UDP, false), "localhost:domain");
-        assert_eq!(addr_port(AF_INET, &v4([127, 0, 0, 1]), 65000, 0, false), "localhost:65000");
+        assert_eq!(
+            addr_port(AF_INET, &v4([127, 0, 0, 1]), 53, IPPROTO_UDP, false),
+            "localhost:domain"
+        );
+        assert_eq!(
+            addr_port(AF_INET, &v4([127, 0, 0, 1]), 65000, 0, false),
+            "localhost:65000"
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ mod tests {
         assert_eq!(string_to_number("", 0, 65535), None);
         assert_eq!(string_to_number("65536", 0, 65535), None);
         assert_eq!(string_to_number("-0", 0, 65535), Some(0));
-        assert_eq!(string_to_number("2147483647", 0, i64::from(i32::MAX)), Some(2147483647));
+        assert_eq!(
+            string_to_number("2147483647", 0, i64::from(i32::MAX)),
+            Some(2147483647)
+        );
     }
 
     #[test]

@@ -77,7 +77,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn error(&self, kind: ScanErrorKind) -> ScanError {
-        let bad_option = self.argv.get(self.next.wrapping_sub(1)).cloned().unwrap_or_default();
+        let bad_option = self
+            .argv
+            .get(self.next.wrapping_sub(1))
+            .cloned()
+            .unwrap_or_default();
         ScanError { kind, bad_option }
     }
 
@@ -89,7 +93,8 @@ impl<'a> Scanner<'a> {
             if let Some((word, offset)) = self.cluster.take() {
                 let rest = &self.argv[word][offset..];
                 let c = rest.chars().next().unwrap_or('\0');
-                spec = options::by_short(c).ok_or_else(|| self.error(ScanErrorKind::UnknownOption))?;
+                spec =
+                    options::by_short(c).ok_or_else(|| self.error(ScanErrorKind::UnknownOption))?;
                 let after = offset + c.len_utf8();
                 if after < self.argv[word].len() {
                     self.cluster = Some((word, after));
@@ -114,20 +119,29 @@ impl<'a> Scanner<'a> {
                         Some((n, v)) => (n, Some(v.to_string())),
                         None => (long, None),
                     };
-                    spec = options::by_long(name).ok_or_else(|| self.error(ScanErrorKind::UnknownOption))?;
+                    spec = options::by_long(name)
+                        .ok_or_else(|| self.error(ScanErrorKind::UnknownOption))?;
                     long_arg = value;
                 } else {
                     self.cluster = Some((word_index, 1));
                     continue;
                 }
             }
-            return self.finish(spec, long_arg).map(|arg| Scanned::Opt(spec, arg));
+            return self
+                .finish(spec, long_arg)
+                .map(|arg| Scanned::Opt(spec, arg));
         }
     }
 
-    fn finish(&mut self, spec: &'static OptSpec, long_arg: Option<String>) -> Result<Option<String>, ScanError> {
+    fn finish(
+        &mut self,
+        spec: &'static OptSpec,
+        long_arg: Option<String>,
+    ) -> Result<Option<String>, ScanError> {
         if spec.kind == ArgKind::None {
-            let cluster_has_equals = self.cluster.is_some_and(|(w, o)| self.argv[w][o..].starts_with('='));
+            let cluster_has_equals = self
+                .cluster
+                .is_some_and(|(w, o)| self.argv[w][o..].starts_with('='));
             if long_arg.is_some() || cluster_has_equals {
                 return Err(self.error(ScanErrorKind::UnwantedArgument));
             }
@@ -173,10 +187,15 @@ mod tests {
     use crate::options::Tag;
 
     fn argv(words: &[&str]) -> Vec<String> {
-        std::iter::once("ipvsadm").chain(words.iter().copied()).map(String::from).collect()
+        std::iter::once("ipvsadm")
+            .chain(words.iter().copied())
+            .map(String::from)
+            .collect()
     }
 
-    fn scan_all(words: &[&str]) -> (Vec<(Tag, Option<String>)>, Option<ScanError>, Vec<String>) {
+    type Scan = (Vec<(Tag, Option<String>)>, Option<ScanError>, Vec<String>);
+
+    fn scan_all(words: &[&str]) -> Scan {
         let argv = argv(words);
         let mut s = Scanner::new(&argv);
         let mut got = Vec::new();
@@ -233,7 +252,13 @@ mod tests {
     #[test]
     fn errors_blame_the_last_consumed_word() {
         let (_, err, _) = scan_all(&["-A", "-t"]);
-        assert_eq!(err, Some(ScanError { kind: ScanErrorKind::MissingArgument, bad_option: "-t".into() }));
+        assert_eq!(
+            err,
+            Some(ScanError {
+                kind: ScanErrorKind::MissingArgument,
+                bad_option: "-t".into()
+            })
+        );
         let (_, err, _) = scan_all(&["-Lq"]);
         assert_eq!(err.unwrap().bad_option, "-Lq");
         let (_, err, _) = scan_all(&["-L", "--nope"]);
@@ -249,7 +274,14 @@ mod tests {
         let (_, err, _) = scan_all(&["--lis"]);
         assert_eq!(err.unwrap().kind, ScanErrorKind::UnknownOption);
         let (got, err, _) = scan_all(&["-list"]);
-        assert_eq!(got, vec![(Tag::List, None), (Tag::Ipip, None), (Tag::Scheduler, Some("t".into()))]);
+        assert_eq!(
+            got,
+            vec![
+                (Tag::List, None),
+                (Tag::Ipip, None),
+                (Tag::Scheduler, Some("t".into()))
+            ]
+        );
         assert!(err.is_none());
     }
 

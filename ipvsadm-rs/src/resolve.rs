@@ -21,7 +21,12 @@ pub const IPPROTO_SCTP: u16 = libc::IPPROTO_SCTP as u16;
 extern "C" {
     fn inet_aton(cp: *const c_char, inp: *mut libc::in_addr) -> c_int;
     fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
-    fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: libc::socklen_t) -> *const c_char;
+    fn inet_ntop(
+        af: c_int,
+        src: *const c_void,
+        dst: *mut c_char,
+        size: libc::socklen_t,
+    ) -> *const c_char;
     fn gethostbyname(name: *const c_char) -> *mut libc::hostent;
     fn gethostbyaddr(addr: *const c_void, len: libc::socklen_t, af: c_int) -> *mut libc::hostent;
 }
@@ -56,14 +61,27 @@ pub fn parse_ipv4_strict(s: &str) -> Option<[u8; 4]> {
 /// `inet_ntop`: the address in `addr` (first 4 bytes for IPv4) as text.
 pub fn ntop(af: u16, addr: &[u8; 16]) -> String {
     let mut buf = [0 as c_char; 64];
-    let family = if af == AF_INET6 { libc::AF_INET6 } else { libc::AF_INET };
+    let family = if af == AF_INET6 {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    };
     // SAFETY: addr holds at least an in6_addr; buf is large enough for any address.
-    let p = unsafe { inet_ntop(family, addr.as_ptr().cast(), buf.as_mut_ptr(), buf.len() as libc::socklen_t) };
+    let p = unsafe {
+        inet_ntop(
+            family,
+            addr.as_ptr().cast(),
+            buf.as_mut_ptr(),
+            buf.len() as libc::socklen_t,
+        )
+    };
     if p.is_null() {
         return String::new();
     }
     // SAFETY: inet_ntop wrote a NUL-terminated string into buf.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// ipvsadm's `host_to_addr`: the first IPv4 address of a host name.
@@ -88,7 +106,11 @@ pub fn host_to_addr(name: &str) -> Option<[u8; 4]> {
 
 /// ipvsadm's `addr_to_host`: the name `gethostbyaddr` gives an address, if any.
 pub fn addr_to_host(af: u16, addr: &[u8; 16]) -> Option<String> {
-    let (len, family) = if af == AF_INET { (4, libc::AF_INET) } else { (16, af as c_int) };
+    let (len, family) = if af == AF_INET {
+        (4, libc::AF_INET)
+    } else {
+        (16, af as c_int)
+    };
     // SAFETY: addr holds len bytes; the result points into libc's static storage.
     unsafe {
         let h = gethostbyaddr(addr.as_ptr().cast(), len, family);

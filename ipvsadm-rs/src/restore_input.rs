@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn trailing_whitespace_at_end_of_input_loses_the_line() {
         assert_eq!(lines("-C\n-L  "), vec![vec!["-C".to_string()]]);
-        assert_eq!(lines("-C\n-L "), vec![vec!["-C".to_string()], vec!["-L".to_string()]]);
+        assert_eq!(
+            lines("-C\n-L "),
+            vec![vec!["-C".to_string()], vec!["-L".to_string()]]
+        );
     }
 
     #[test]

@@ -11,7 +11,12 @@ use crate::entry::{Dest, Service};
 use crate::resolve::AF_INET6;
 
 fn word(addr: &[u8; 16], i: usize) -> u32 {
-    u32::from_be_bytes([addr[4 * i], addr[4 * i + 1], addr[4 * i + 2], addr[4 * i + 3]])
+    u32::from_be_bytes([
+        addr[4 * i],
+        addr[4 * i + 1],
+        addr[4 * i + 2],
+        addr[4 * i + 3],
+    ])
 }
 
 fn wrapped(a: u32, b: u32) -> i32 {
@@ -20,7 +25,10 @@ fn wrapped(a: u32, b: u32) -> i32 {
 
 fn compare_addr_port(af: u16, a: &[u8; 16], b: &[u8; 16], pa: u16, pb: u16) -> i32 {
     let words = if af == AF_INET6 { 4 } else { 1 };
-    let r = (0..words).map(|i| wrapped(word(a, i), word(b, i))).find(|r| *r != 0).unwrap_or(0);
+    let r = (0..words)
+        .map(|i| wrapped(word(a, i), word(b, i)))
+        .find(|r| *r != 0)
+        .unwrap_or(0);
     if r != 0 {
         return r;
     }
@@ -83,7 +91,13 @@ mod tests {
     fn v4(a: [u8; 4], port: u16, protocol: u16) -> Service {
         let mut addr = [0; 16];
         addr[..4].copy_from_slice(&a);
-        Service { af: AF_INET, protocol, addr, port, ..Service::default() }
+        Service {
+            af: AF_INET,
+            protocol,
+            addr,
+            port,
+            ..Service::default()
+        }
     }
 
     fn fwm(mark: u32) -> Service {
@@ -94,13 +108,22 @@ mod tests {
 
     fn names(list: &[Service]) -> Vec<String> {
         list.iter()
-            .map(|s| if s.fwmark != 0 { format!("f{}", s.fwmark) } else { format!("{:?}:{}", &s.addr[..4], s.port) })
+            .map(|s| {
+                if s.fwmark != 0 {
+                    format!("f{}", s.fwmark)
+                } else {
+                    format!("{:?}:{}", &s.addr[..4], s.port)
+                }
+            })
             .collect()
     }
 
     #[test]
     fn far_apart_addresses_wrap() {
-        let mut list = vec![v4([10, 0, 0, 1], 80, IPPROTO_TCP), v4([200, 0, 0, 1], 80, IPPROTO_TCP)];
+        let mut list = vec![
+            v4([10, 0, 0, 1], 80, IPPROTO_TCP),
+            v4([200, 0, 0, 1], 80, IPPROTO_TCP),
+        ];
         merge_sort(&mut list, &compare_services);
         assert_eq!(names(&list), vec!["[200, 0, 0, 1]:80", "[10, 0, 0, 1]:80"]);
     }
@@ -115,13 +138,25 @@ mod tests {
             v4([10, 0, 0, 1], 22, IPPROTO_TCP),
         ];
         merge_sort(&mut list, &compare_services);
-        assert_eq!(names(&list), vec!["f4294967295", "[10, 0, 0, 1]:22", "[10, 0, 0, 1]:80", "[10, 0, 0, 9]:53", "f5"]);
+        assert_eq!(
+            names(&list),
+            vec![
+                "f4294967295",
+                "[10, 0, 0, 1]:22",
+                "[10, 0, 0, 1]:80",
+                "[10, 0, 0, 9]:53",
+                "f5"
+            ]
+        );
     }
 
     #[test]
     fn merge_sort_is_stable_and_sorts() {
         let mut v: Vec<(i32, usize)> = [5, 3, 5, 1, 3, 9, 0].iter().copied().zip(0..).collect();
         merge_sort(&mut v, &|a: &(i32, usize), b: &(i32, usize)| a.0 - b.0);
-        assert_eq!(v, vec![(0, 6), (1, 3), (3, 1), (3, 4), (5, 0), (5, 2), (9, 5)]);
+        assert_eq!(
+            v,
+            vec![(0, 6), (1, 3), (3, 1), (3, 4), (5, 0), (5, 2), (9, 5)]
+        );
     }
 }
