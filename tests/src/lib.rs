@@ -21,17 +21,26 @@ pub struct Step {
 
 /// A step from a line of whitespace-separated arguments.
 pub fn cmd(line: &str) -> Step {
-    Step { args: line.split_whitespace().map(String::from).collect(), stdin: None }
+    Step {
+        args: line.split_whitespace().map(String::from).collect(),
+        stdin: None,
+    }
 }
 
 /// A step with explicit arguments (for arguments containing spaces or empty ones).
 pub fn cmd_args(args: &[&str]) -> Step {
-    Step { args: args.iter().map(|s| s.to_string()).collect(), stdin: None }
+    Step {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: None,
+    }
 }
 
 /// A step running `line` with `input` on stdin.
 pub fn with_stdin(line: &str, input: &str) -> Step {
-    Step { stdin: Some(input.to_string()), ..cmd(line) }
+    Step {
+        stdin: Some(input.to_string()),
+        ..cmd(line)
+    }
 }
 
 /// `-R` with `input` on stdin.
@@ -64,7 +73,10 @@ pub fn clone_binary() -> PathBuf {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
     let path = dir.join("ipvsadm-rs");
     assert!(
         path.exists(),
@@ -78,9 +90,19 @@ pub fn clone_binary() -> PathBuf {
 /// Runs one step with `binary` in the calling thread's network namespace.
 pub fn run_step(binary: &Path, step: &Step) -> Outcome {
     let mut command = Command::new(binary);
-    command.arg0("ipvsadm").args(&step.args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command.stdin(if step.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+    command
+        .arg0("ipvsadm")
+        .args(&step.args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.stdin(if step.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
     if let Some(input) = &step.stdin {
         let mut pipe = child.stdin.take().expect("stdin pipe");
         let input = input.clone();
@@ -106,7 +128,8 @@ pub fn run_step(binary: &Path, step: &Step) -> Outcome {
 pub fn in_fresh_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
-            testkit::isolate_netns().unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
+            testkit::isolate_netns()
+                .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
             f()
         })
         .join()
@@ -125,11 +148,15 @@ pub fn difference(name: &str, want: &[Outcome], got: &[Outcome]) -> Option<Strin
     for (w, g) in want.iter().zip(got) {
         if w != g {
             report.push_str(&format!("\n[{name}] ipvsadm {}\n", w.args));
-            for (what, a, b) in
-                [("status", &w.status, &g.status), ("stdout", &w.stdout, &g.stdout), ("stderr", &w.stderr, &g.stderr)]
-            {
+            for (what, a, b) in [
+                ("status", &w.status, &g.status),
+                ("stdout", &w.stdout, &g.stdout),
+                ("stderr", &w.stderr, &g.stderr),
+            ] {
                 if a != b {
-                    report.push_str(&format!("  {what}: ipvsadm:\n{a}\n  {what}: ipvsadm-rs:\n{b}\n"));
+                    report.push_str(&format!(
+                        "  {what}: ipvsadm:\n{a}\n  {what}: ipvsadm-rs:\n{b}\n"
+                    ));
                 }
             }
         }
@@ -164,8 +191,14 @@ pub fn compare_in_one_namespace(name: &str, setup: &[Step], checks: &[Step]) -> 
 /// Compares a table of scenarios and panics with every difference found.
 pub fn assert_same(scenarios: &[(&str, Vec<Step>)]) {
     testkit::require_ipvs();
-    let report: String = scenarios.iter().filter_map(|(name, steps)| compare(name, steps)).collect();
-    assert!(report.is_empty(), "ipvsadm-rs differs from ipvsadm:{report}");
+    let report: String = scenarios
+        .iter()
+        .filter_map(|(name, steps)| compare(name, steps))
+        .collect();
+    assert!(
+        report.is_empty(),
+        "ipvsadm-rs differs from ipvsadm:{report}"
+    );
 }
 
 #[cfg(test)]
@@ -174,14 +207,25 @@ mod tests {
 
     #[test]
     fn steps_split_on_whitespace() {
-        assert_eq!(cmd(" -A  -t 10.0.0.1:80 ").args, vec!["-A", "-t", "10.0.0.1:80"]);
+        assert_eq!(
+            cmd(" -A  -t 10.0.0.1:80 ").args,
+            vec!["-A", "-t", "10.0.0.1:80"]
+        );
         assert_eq!(restore("-C\n").stdin.as_deref(), Some("-C\n"));
     }
 
     #[test]
     fn differences_are_reported() {
-        let a = Outcome { args: "-Ln".into(), status: "exit 0".into(), stdout: "x".into(), stderr: String::new() };
-        let b = Outcome { stdout: "y".into(), ..a.clone() };
+        let a = Outcome {
+            args: "-Ln".into(),
+            status: "exit 0".into(),
+            stdout: "x".into(),
+            stderr: String::new(),
+        };
+        let b = Outcome {
+            stdout: "y".into(),
+            ..a.clone()
+        };
         assert!(difference("t", &[a.clone()], &[a.clone()]).is_none());
         let d = difference("t", &[a], &[b]).unwrap();
         assert!(d.contains("stdout") && !d.contains("stderr"));
@@ -189,7 +233,10 @@ mod tests {
 
     #[test]
     fn run_step_reports_status_and_output() {
-        let step = Step { stdin: Some("hi".into()), ..cmd_args(&["-c", "cat; exit 3"]) };
+        let step = Step {
+            stdin: Some("hi".into()),
+            ..cmd_args(&["-c", "cat; exit 3"])
+        };
         let o = run_step(Path::new("/bin/sh"), &step);
         assert_eq!(o.status, "exit 3");
         assert_eq!(o.stdout, "hi");

@@ -11,8 +11,21 @@ fn steps(lines: &[&str]) -> Vec<Step> {
 /// The usual listings after a scenario's commands.
 fn with_listings(lines: &[&str]) -> Vec<Step> {
     let mut all = steps(lines);
-    all.extend(steps(&["-Ln", "-L", "-Sn", "-S", "-Ln --stats", "-Ln --rate", "-Ln --thresholds"]));
-    all.extend(steps(&["-Ln --persistent-conn", "-Ln --tun-info", "-Ln --exact --stats", "-Ln --exact --rate"]));
+    all.extend(steps(&[
+        "-Ln",
+        "-L",
+        "-Sn",
+        "-S",
+        "-Ln --stats",
+        "-Ln --rate",
+        "-Ln --thresholds",
+    ]));
+    all.extend(steps(&[
+        "-Ln --persistent-conn",
+        "-Ln --tun-info",
+        "-Ln --exact --stats",
+        "-Ln --exact --rate",
+    ]));
     all
 }
 
@@ -45,11 +58,13 @@ fn listings_of_an_empty_table() {
 #[test]
 fn every_scheduler_and_flag() {
     testkit::kernel_test();
-    let mut lines: Vec<String> = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("-A -t 10.1.0.{}:80 -s {s}", i + 1))
-        .collect();
+    let mut lines: Vec<String> = [
+        "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, s)| format!("-A -t 10.1.0.{}:80 -s {s}", i + 1))
+    .collect();
     lines.extend(
         [
             "-A -t 10.2.0.1:80 -s sh -b sh-fallback",
@@ -78,7 +93,10 @@ fn every_scheduler_and_flag() {
 #[test]
 fn scheduler_flags_of_only_commas_crash_like_ipvsadm() {
     testkit::kernel_test();
-    assert_same(&[("segv", steps(&["-A -t 10.0.0.1:80 -b ,", "-A -t 10.0.0.1:80 -b ,,", "-Ln"]))]);
+    assert_same(&[(
+        "segv",
+        steps(&["-A -t 10.0.0.1:80 -b ,", "-A -t 10.0.0.1:80 -b ,,", "-Ln"]),
+    )]);
 }
 
 #[test]
@@ -261,7 +279,16 @@ fn edit_and_delete_paths() {
 /// A table with far-apart addresses, fwmarks of 2^31 and above, and many real servers.
 fn wrapping_table() -> String {
     let mut input = String::new();
-    for a in ["10.0.0.9", "200.0.0.1", "10.0.0.10", "1.2.3.4", "128.0.0.1", "127.0.0.1", "255.255.255.254", "0.0.0.1"] {
+    for a in [
+        "10.0.0.9",
+        "200.0.0.1",
+        "10.0.0.10",
+        "1.2.3.4",
+        "128.0.0.1",
+        "127.0.0.1",
+        "255.255.255.254",
+        "0.0.0.1",
+    ] {
         for port in [80, 8080, 1, 65535] {
             input.push_str(&format!("-A -t {a}:{port}\n-A -u {a}:{port}\n"));
         }
@@ -270,10 +297,27 @@ fn wrapping_table() -> String {
     for mark in [1u64, 2, 100, 2147483647, 2147483648, 2147483649, 4294967295] {
         input.push_str(&format!("-A -f {mark}\n-A -f {mark} -6\n"));
     }
-    for a in ["2001:db8::1", "::1", "fe80::1", "ff00::1", "8000::1", "7fff::1", "2001:db8:0:1::1"] {
+    for a in [
+        "2001:db8::1",
+        "::1",
+        "fe80::1",
+        "ff00::1",
+        "8000::1",
+        "7fff::1",
+        "2001:db8:0:1::1",
+    ] {
         input.push_str(&format!("-A -t [{a}]:443\n"));
     }
-    for a in ["10.0.0.9", "200.0.0.1", "10.0.0.10", "1.2.3.4", "128.0.0.1", "127.0.0.5", "64.0.0.1", "192.0.2.1"] {
+    for a in [
+        "10.0.0.9",
+        "200.0.0.1",
+        "10.0.0.10",
+        "1.2.3.4",
+        "128.0.0.1",
+        "127.0.0.5",
+        "64.0.0.1",
+        "192.0.2.1",
+    ] {
         for port in [80, 8080, 443] {
             input.push_str(&format!("-a -t 10.0.0.9:80 -r {a}:{port} -m\n"));
         }
@@ -287,16 +331,39 @@ fn wrapping_table() -> String {
 #[test]
 fn sort_order_with_wrapping_comparisons() {
     testkit::kernel_test();
-    let checks = steps(&["-Ln", "-L", "-Sn", "-Ln --stats", "-Ln --rate", "-Ln -t 10.0.0.9:80", "-Ln --tun-info"]);
-    let report = workspace_tests::compare_in_one_namespace("sort-wrapping", &[restore(&wrapping_table())], &checks);
-    assert!(report.is_none(), "ipvsadm-rs differs from ipvsadm:{}", report.unwrap_or_default());
+    let checks = steps(&[
+        "-Ln",
+        "-L",
+        "-Sn",
+        "-Ln --stats",
+        "-Ln --rate",
+        "-Ln -t 10.0.0.9:80",
+        "-Ln --tun-info",
+    ]);
+    let report = workspace_tests::compare_in_one_namespace(
+        "sort-wrapping",
+        &[restore(&wrapping_table())],
+        &checks,
+    );
+    assert!(
+        report.is_none(),
+        "ipvsadm-rs differs from ipvsadm:{}",
+        report.unwrap_or_default()
+    );
 }
 
 #[test]
 fn sort_order_of_many_services_and_servers() {
     testkit::kernel_test();
     let mut input = String::new();
-    for a in ["10.0.0.9", "10.0.0.10", "10.1.2.3", "10.0.0.1", "10.255.0.1", "10.0.1.0"] {
+    for a in [
+        "10.0.0.9",
+        "10.0.0.10",
+        "10.1.2.3",
+        "10.0.0.1",
+        "10.255.0.1",
+        "10.0.1.0",
+    ] {
         for port in [80, 8080, 1, 65535, 443] {
             input.push_str(&format!("-A -t {a}:{port}\n-A -u {a}:{port}\n"));
         }
@@ -305,16 +372,34 @@ fn sort_order_of_many_services_and_servers() {
     for mark in [1u64, 2, 100, 2147483647, 77] {
         input.push_str(&format!("-A -f {mark}\n-A -f {mark} -6\n"));
     }
-    for a in ["2001:db8::1", "2001:db8::2:1", "2001:db8:1::1", "2001:db8::1:0:0:1"] {
+    for a in [
+        "2001:db8::1",
+        "2001:db8::2:1",
+        "2001:db8:1::1",
+        "2001:db8::1:0:0:1",
+    ] {
         input.push_str(&format!("-A -t [{a}]:443\n-A -t [{a}]:80\n"));
     }
-    for a in ["10.0.0.9", "10.200.0.1", "10.0.0.10", "10.2.3.4", "10.128.0.1", "10.0.0.5"] {
+    for a in [
+        "10.0.0.9",
+        "10.200.0.1",
+        "10.0.0.10",
+        "10.2.3.4",
+        "10.128.0.1",
+        "10.0.0.5",
+    ] {
         for port in [80, 8080, 443] {
             input.push_str(&format!("-a -t 10.0.0.9:80 -r {a}:{port} -m\n"));
         }
     }
     let mut all = vec![restore(&input)];
-    all.extend(steps(&["-Ln", "-Sn", "-Ln --stats", "-Ln --rate", "-Ln -t 10.0.0.9:80"]));
+    all.extend(steps(&[
+        "-Ln",
+        "-Sn",
+        "-Ln --stats",
+        "-Ln --rate",
+        "-Ln -t 10.0.0.9:80",
+    ]));
     assert_same(&[("sort", all)]);
 }
 
@@ -555,17 +640,36 @@ fn save_and_restore_round_trips() {
         -A -t 127.0.0.1:80\n\
         -a -t 127.0.0.1:80 -r 127.0.0.2:8080 -m\n";
     let (ref_save, clone_save) = cross_saves(table);
-    assert_eq!(ref_save.0, clone_save.0, "-Sn after restoring the same table");
+    assert_eq!(
+        ref_save.0, clone_save.0,
+        "-Sn after restoring the same table"
+    );
     let reference = workspace_tests::reference();
     let clone = workspace_tests::clone_binary();
     for (writer, saved) in [("ipvsadm", &ref_save.0), ("ipvsadm-rs", &clone_save.0)] {
         for (reader, bin) in [("ipvsadm", &reference), ("ipvsadm-rs", &clone)] {
             let out = workspace_tests::run_scenario(bin, &[restore(saved), cmd("-Sn")]);
-            assert_eq!(out[0].status, "exit 0", "{reader} -R of {writer} -Sn: {}", out[0].stderr);
-            assert_eq!(&out[1].stdout, saved, "{reader} -R then -Sn of what {writer} -Sn wrote");
+            assert_eq!(
+                out[0].status, "exit 0",
+                "{reader} -R of {writer} -Sn: {}",
+                out[0].stderr
+            );
+            assert_eq!(
+                &out[1].stdout, saved,
+                "{reader} -R then -Sn of what {writer} -Sn wrote"
+            );
         }
     }
-    assert_same(&[("round-trip-names", vec![restore(table), cmd("-S"), cmd("-C"), restore(&ref_save.1), cmd("-Sn")])]);
+    assert_same(&[(
+        "round-trip-names",
+        vec![
+            restore(table),
+            cmd("-S"),
+            cmd("-C"),
+            restore(&ref_save.1),
+            cmd("-Sn"),
+        ],
+    )]);
 }
 
 /// Restores `table` with each program and returns each one's (-Sn, -S) output.
@@ -573,7 +677,10 @@ fn cross_saves(table: &str) -> ((String, String), (String, String)) {
     let steps = [restore(table), cmd("-Sn"), cmd("-S")];
     let r = workspace_tests::run_scenario(&workspace_tests::reference(), &steps);
     let c = workspace_tests::run_scenario(&workspace_tests::clone_binary(), &steps);
-    ((r[1].stdout.clone(), r[2].stdout.clone()), (c[1].stdout.clone(), c[2].stdout.clone()))
+    (
+        (r[1].stdout.clone(), r[2].stdout.clone()),
+        (c[1].stdout.clone(), c[2].stdout.clone()),
+    )
 }
 
 #[test]
