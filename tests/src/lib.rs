@@ -142,6 +142,70 @@ pub fn run_scenario(binary: &Path, steps: &[Step]) -> Vec<Outcome> {
     in_fresh_netns(|| steps.iter().map(|s| run_step(binary, s)).collect())
 }
 
+/// Gives the calling thread (and the processes it starts) a private mount namespace in
+/// which each `(path, contents)` replaces the file at `path`: how the name tests get their
+/// own /etc/hosts and /etc/services without touching the system's.
+pub fn private_files(files: &[(&str, &str)]) -> std::io::Result<()> {
+    let check = |rc: libc::c_int| {
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    // SAFETY: unshare affects only this thread's mount namespace and fs context.
+    check(unsafe { libc::unshare(libc::CLONE_NEWNS) })?;
+    let root = std::ffi::CString::new("/").expect("no NUL");
+    // SAFETY: plain mount(2) calls with valid NUL-terminated paths.
+    check(unsafe {
+        libc::mount(
+            std::ptr::null(),
+            root.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    })?;
+    for (i, (path, contents)) in files.iter().enumerate() {
+        let source = std::env::temp_dir().join(format!(
+            "workspace-tests-{}-{i}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&source, contents)?;
+        let source = std::ffi::CString::new(source.to_string_lossy().into_owned()).expect("no NUL");
+        let target = std::ffi::CString::new(*path).expect("no NUL");
+        // SAFETY: as above.
+        check(unsafe {
+            libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs a scenario through both programs, each in a fresh network namespace and a private
+/// mount namespace where `files` replace system files, and describes any difference.
+pub fn compare_with_files(name: &str, files: &[(&str, &str)], steps: &[Step]) -> Option<String> {
+    let run = |binary: PathBuf| {
+        in_fresh_netns(|| {
+            private_files(files).unwrap_or_else(|e| panic!("cannot set up private files: {e}"));
+            steps
+                .iter()
+                .map(|s| run_step(&binary, s))
+                .collect::<Vec<_>>()
+        })
+    };
+    let want = run(reference());
+    let got = run(clone_binary());
+    difference(name, &want, &got)
+}
+
 /// A readable account of where two runs differ, or `None` when they agree.
 pub fn difference(name: &str, want: &[Outcome], got: &[Outcome]) -> Option<String> {
     let mut report = String::new();
@@ -226,7 +290,7 @@ mod tests {
             stdout: "y".into(),
             ..a.clone()
         };
-        assert!(difference("t", &[a.clone()], &[a.clone()]).is_none());
+        assert!(difference("t", std::slice::from_ref(&a), std::slice::from_ref(&a)).is_none());
         let d = difference("t", &[a], &[b]).unwrap();
         assert!(d.contains("stdout") && !d.contains("stderr"));
     }

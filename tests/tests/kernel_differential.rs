@@ -712,3 +712,54 @@ fn clustered_and_long_spellings() {
         ]),
     )]);
 }
+
+const HOSTS: &str = "127.0.0.1 localhost\n\
+10.0.0.1 a-very-long-host-name-for-the-virtual-service.example.org vs1\n\
+10.0.0.2 a-very-long-host-name-for-the-real-server-number-two.example.org\n\
+10.0.0.3 short\n\
+10.0.0.4 x123456789012345678901234567890123456789012345678901234567890123456789.example\n\
+2001:db8::1 a-very-long-ipv6-host-name-that-is-never-cut-by-the-listing.example.org\n\
+2001:db8::2 six\n";
+
+const SERVICES: &str = "http 80/tcp www\n\
+domain 53/tcp\n\
+domain 53/udp\n\
+a-rather-long-service-name-for-port-8080 8080/tcp\n\
+sctponly 3868/sctp\n";
+
+#[test]
+fn host_and_service_names_and_their_truncation() {
+    testkit::kernel_test();
+    let steps = with_listings(&[
+        "-A -t vs1:http",
+        "-A -t a-very-long-host-name-for-the-virtual-service.example.org:8080",
+        "-a -t 10.0.0.1:80 -r a-very-long-host-name-for-the-real-server-number-two.example.org:8080 -m",
+        "-a -t 10.0.0.1:80 -r short:http -m",
+        "-a -t 10.0.0.1:80 -r 10.0.0.4:53 -m",
+        "-A -u short:domain",
+        "-A -t [2001:db8::1]:http",
+        "-a -t [2001:db8::1]:80 -r [2001:db8::2]:8080 -m",
+        "-A --sctp-service short:sctponly",
+        "-A --sctp-service short:http",
+        "-A -t 10.0.0.4:www",
+        "-Lc",
+        "-L -t vs1:80",
+    ]);
+    let files = [("/etc/hosts", HOSTS), ("/etc/services", SERVICES)];
+    let report = workspace_tests::compare_with_files("long-names", &files, &steps);
+    assert!(
+        report.is_none(),
+        "ipvsadm-rs differs from ipvsadm:{}",
+        report.unwrap_or_default()
+    );
+    let listed = workspace_tests::in_fresh_netns(|| {
+        workspace_tests::private_files(&files).expect("private files");
+        let reference = workspace_tests::reference();
+        workspace_tests::run_step(&reference, &steps[0]);
+        workspace_tests::run_step(&reference, &cmd("-L")).stdout
+    });
+    assert!(
+        listed.contains("\nTCP  a-very-long-host-name-for-th wlc\n"),
+        "the private /etc/hosts is in use:\n{listed}"
+    );
+}
