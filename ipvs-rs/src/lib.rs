@@ -1,1 +1,59 @@
-//! ipvs-rs
+//! A typed library for Linux IPVS (IP Virtual Server) over generic netlink.
+//!
+//! IPVS is the kernel's layer-4 load balancer; `ipvsadm` is its classic command-line tool.
+//! This crate covers the whole `IPVS` generic-netlink family: services, destinations
+//! (real servers), statistics, timeouts, sync daemons, zeroing and flushing, in any network
+//! namespace, with batched writes and streamed reads.
+//!
+//! # Example
+//!
+//! The walkthrough's load balancer: a TCP service on 192.168.0.10:80 (scheduler `wlc`) with
+//! one real server reached by direct routing, programmed inside the `lb` namespace. It is
+//! `ipvsadm -A -t 192.168.0.10:80` then `ipvsadm -a -t 192.168.0.10:80 -r 192.168.0.3 -g`.
+//!
+//! ```no_run
+//! use ipvs_rs::{Destination, Forwarding, Handle, Netns, Service, ServiceKey};
+//! use std::net::Ipv4Addr;
+//!
+//! let ipvs = Handle::open_in_netns(&Netns::Named("lb".into()))?;
+//! let key = ServiceKey::tcp(Ipv4Addr::new(192, 168, 0, 10), 80);
+//! ipvs.add_service(&Service::new(key))?;
+//! let real = Destination::new(Ipv4Addr::new(192, 168, 0, 3), 80);
+//! ipvs.add_destination(&key, &real.with_forwarding(Forwarding::Route))?;
+//! for dest in ipvs.destinations(&key)? {
+//!     println!("{key} -> {}:{} weight {}", dest.addr, dest.port, dest.weight);
+//! }
+//! # Ok::<(), ipvs_rs::Error>(())
+//! ```
+//!
+//! # Design
+//! - A [`Handle`] owns one netlink socket and resolves the family id once.
+//! - Writes send the complete attribute set ipvsadm sends; [`Request::Raw`] and the [`wire`]
+//!   module can send anything else byte for byte.
+//! - [`Handle::apply`] sends a [`Batch`] many requests per `sendmsg` and attributes every
+//!   ack or error to its request. A batch is **not atomic**.
+//! - Dumps are streamed ([`Handle::services_iter`], [`Dump`]).
+//! - Kernel errors are typed per command ([`Error`]); a receive that times out is
+//!   [`Error::Timeout`], meaning the outcome is unknown.
+
+#![deny(missing_docs)]
+
+mod batch;
+mod dump;
+mod error;
+mod handle;
+mod model;
+mod module;
+mod netns;
+mod request;
+mod socket;
+pub mod wire;
+
+pub use batch::Batch;
+pub use dump::Dump;
+pub use error::{Error, Result};
+pub use handle::Handle;
+pub use model::*;
+pub use module::load_module;
+pub use netns::Netns;
+pub use request::Request;

@@ -47,6 +47,14 @@ pub enum Error {
     /// A path cannot be handed to the guest.
     #[error("path {0:?} cannot be passed to the VM: it must be absolute UTF-8 without whitespace")]
     GuestPath(String),
+    /// QEMU did not start the guest.
+    #[error("QEMU failed to start the VM: {reason}\nQEMU said:\n{log}")]
+    QemuStart {
+        /// What went wrong.
+        reason: String,
+        /// QEMU's own messages.
+        log: String,
+    },
     /// The guest did not finish in time.
     #[error(
         "the VM did not finish within {} s (guest hung or panicked; raise it with --timeout SECS)\n\
@@ -69,6 +77,14 @@ pub enum Error {
         status: ExitStatus,
         /// The end of the guest's kernel console.
         console_tail: String,
+    },
+    /// Cargo's or libtest's output could not be understood.
+    #[error("cannot understand the output of {what}: {reason}")]
+    Output {
+        /// Which program's output.
+        what: String,
+        /// What was wrong with it.
+        reason: String,
     },
     /// A check or a test failed; the details were already printed.
     #[error("{0}")]

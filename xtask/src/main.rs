@@ -3,10 +3,14 @@
 //! `cargo xtask vm` runs a command as root in a throwaway VM with a real Debian kernel that has
 //! IPVS; see docs/testing.md.
 
+mod demo;
 mod error;
 mod host;
+mod shell;
+mod test;
 mod vm;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use error::{Error, Result};
@@ -16,9 +20,15 @@ pub const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  demo [--kernel 6.1|6.12]
+      the project's main job end to end: on the host if its kernel has IPVS and you are root,
+      else in the VM
   vm [--kernel 6.1|6.12] [--timeout SECS] [--env NAME=VALUE]... [--] CMD [ARGS...]
       run CMD as root in a throwaway VM with a Debian kernel (default 6.1, timeout 600 s);
-      exits with CMD's exit code (124: the VM timed out, 125: the VM itself failed)";
+      exits with CMD's exit code (124: the VM timed out, 125: the VM itself failed)
+  test [--kernel 6.1|6.12] [--timeout SECS] [--no-vm | --vm-only]
+      fmt, clippy and host tests, then the kernel tests (tests/kernel_*.rs) in one VM boot and
+      the VM lane's own tests (tests/vm_*.rs); ends with a `N passed, N failed` line";
 
 fn main() -> ExitCode {
     let args: Vec<String> = match std::env::args_os()
@@ -39,7 +49,13 @@ fn dispatch(args: &[String]) -> Result<i32> {
     match args.split_first() {
         Some((command, rest)) if command == "vm" => {
             let (options, command) = vm::parse_args(rest)?;
-            vm::run(&options, &command)
+            let cwd =
+                std::env::current_dir().map_err(Error::io("reading the working directory"))?;
+            vm::run(&options, &cwd, &command, false).map(|outcome| outcome.code)
+        }
+        Some((command, rest)) if command == "test" => test::run(&test::parse_args(rest)?),
+        Some((command, rest)) if command == "demo" => {
+            demo::run(&demo::parse_args(rest)?, &workspace_root())
         }
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             println!("{USAGE}");
@@ -53,4 +69,12 @@ fn dispatch(args: &[String]) -> Result<i32> {
 fn fail(err: &Error) -> ExitCode {
     eprintln!("xtask: {err}");
     ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
+}
+
+/// The workspace root, the parent of xtask's own directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }

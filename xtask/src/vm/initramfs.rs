@@ -97,7 +97,10 @@ fn install_module(module: &Path, dir: &Path) -> Result<String> {
     let name = module
         .file_name()
         .and_then(|name| name.to_str())
-        .ok_or_else(|| Error::GuestPath(module.display().to_string()))?;
+        .ok_or_else(|| Error::Io {
+            context: format!("reading the module name of {}", module.display()),
+            source: std::io::ErrorKind::InvalidData.into(),
+        })?;
     let (plain, decompressor) = match name.rsplit_once('.') {
         Some((stem, "xz")) => (stem, Some("xz")),
         Some((stem, "zst")) => (stem, Some("zstd")),

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use crate::shell::quote;
+
 /// The PATH a command gets in the guest.
 const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -38,45 +40,25 @@ pub fn is_variable_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// `word` in single quotes, safe for any POSIX shell; a quoted word is never an assignment.
-fn quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::process::Command;
 
     #[test]
-    fn script_preserves_every_argument_through_a_real_shell() {
-        let args = [
-            "printf",
-            "[%s]",
-            "it's",
-            "two words",
-            "$HOME",
-            "a=b",
-            "",
-            "\\n",
-        ]
-        .map(String::from);
-        let env = [("X_TEST".to_string(), "v'al ue".to_string())];
-        let script = script(Path::new("/"), &env, &args);
+    fn script_sets_cwd_and_env_and_passes_arguments() {
+        let env = [
+            ("X_TEST".to_string(), "v'al ue".to_string()),
+            ("HOME".to_string(), "/override".to_string()),
+        ];
+        let command =
+            ["sh", "-c", "echo \"$HOME|$X_TEST|$(pwd)|$1\"", "-", "a b"].map(String::from);
+        let script = script(Path::new("/"), &env, &command);
         let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "[it's][two words][$HOME][a=b][][\\n]"
+            "/override|v'al ue|/|a b\n"
         );
-        let script = script_for_env();
-        let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "/tmp v'al ue /\n");
-    }
-
-    fn script_for_env() -> String {
-        let env = [("X_TEST".to_string(), "v'al ue".to_string())];
-        let command = ["sh", "-c", "echo \"$HOME $X_TEST $(pwd)\""].map(String::from);
-        script(Path::new("/"), &env, &command)
     }
 
     #[test]

@@ -192,7 +192,10 @@ fn load(dir: &Path) -> Result<Kernel> {
         .and_then(|name| name.to_str())
         .and_then(|name| name.strip_prefix("vmlinuz-"))
         .map(str::to_string)
-        .ok_or_else(|| Error::GuestPath(vmlinuz.display().to_string()))?;
+        .ok_or_else(|| Error::Io {
+            context: format!("reading the kernel release from {}", vmlinuz.display()),
+            source: std::io::ErrorKind::InvalidData.into(),
+        })?;
     Ok(Kernel {
         dir: dir.to_path_buf(),
         release,

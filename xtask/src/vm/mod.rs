@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::host;
 pub use kernel::Series;
+pub use qemu::Outcome;
 
 /// Debian packages the lane needs on the host.
 const PACKAGES: &[&str] = &[
@@ -60,15 +61,7 @@ pub fn parse_args(args: &[String]) -> Result<(Options, Vec<String>)> {
         match arg.as_str() {
             "--" => break,
             "--kernel" => options.kernel = value("--kernel")?.parse()?,
-            "--timeout" => {
-                let text = value("--timeout")?;
-                let secs = text
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|secs| *secs > 0)
-                    .ok_or_else(|| usage(format!("--timeout wants whole seconds, not {text:?}")))?;
-                options.timeout = Duration::from_secs(secs);
-            }
+            "--timeout" => options.timeout = parse_timeout(&value("--timeout")?)?,
             "--env" => {
                 let text = value("--env")?;
                 let (name, val) = text
@@ -93,20 +86,34 @@ pub fn parse_args(args: &[String]) -> Result<(Options, Vec<String>)> {
     Ok((options, command))
 }
 
-/// Runs `command` in a fresh VM with the caller's working directory and returns its exit code.
-pub fn run(options: &Options, command: &[String]) -> Result<i32> {
+/// Parses a `--timeout` value: a positive number of seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|secs| *secs > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| Error::Usage(format!("--timeout wants whole seconds, not {text:?}")))
+}
+
+/// Runs `command` in a fresh VM in directory `cwd`; returns how it ended, with a copy of its
+/// stdout if `keep_stdout` is set (it is streamed to ours either way).
+pub fn run(
+    options: &Options,
+    cwd: &Path,
+    command: &[String],
+    keep_stdout: bool,
+) -> Result<Outcome> {
     host::ensure_packages(PACKAGES)?;
     let kernel = kernel::prepare(options.kernel)?;
     let initramfs = initramfs::prepare(&kernel)?;
     let run_dir = RunDir::create()?;
-    let cwd = std::env::current_dir().map_err(Error::io("reading the working directory"))?;
     let mut env: Vec<(String, String)> = job::PASSED_THROUGH
         .iter()
         .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
         .collect();
     env.extend(options.env.iter().cloned());
     let job = run_dir.path().join("job");
-    fs::write(&job, job::script(&cwd, &env, command))
+    fs::write(&job, job::script(cwd, &env, command))
         .map_err(Error::io(format!("writing {}", job.display())))?;
     let libdir = library_dir()?;
     let boot = qemu::Boot {
@@ -116,6 +123,7 @@ pub fn run(options: &Options, command: &[String]) -> Result<i32> {
         libdir: &libdir,
         run_dir: run_dir.path(),
         timeout: options.timeout,
+        keep_stdout,
     };
     boot.run()
 }

@@ -32,14 +32,30 @@ pub struct Boot<'a> {
     pub run_dir: &'a Path,
     /// How long the whole boot may take.
     pub timeout: Duration,
+    /// Whether to keep a copy of the job's stdout besides streaming it.
+    pub keep_stdout: bool,
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The job's exit code.
+    pub code: i32,
+    /// A copy of the job's stdout, when it was asked for.
+    pub stdout: Vec<u8>,
 }
 
 impl Boot<'_> {
-    /// Boots the guest, streams the job's stdout and stderr to ours, and returns the job's
-    /// exit code.
-    pub fn run(&self) -> Result<i32> {
+    /// Boots the guest, streams the job's stdout and stderr to ours, and returns how the job
+    /// ended.
+    pub fn run(&self) -> Result<Outcome> {
         let streams = [
-            ("stdout", Relay::Stdout),
+            (
+                "stdout",
+                Relay::Stdout {
+                    keep: self.keep_stdout,
+                },
+            ),
             ("stderr", Relay::Stderr),
             ("status", Relay::Keep),
         ];
@@ -57,17 +73,20 @@ impl Boot<'_> {
             .map_err(|e| crate::host::spawn_error(&command, e))?;
         let relays = match accept_all(&mut child, listeners, started + self.timeout) {
             Ok(relays) => relays,
-            Err(e) => {
+            Err(reason) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                return Err(Error::QemuStart {
+                    reason,
+                    log: self.qemu_log(),
+                });
             }
         };
         let status = wait_until(&mut child, started + self.timeout)?;
         let mut outputs = relays
             .into_iter()
             .map(|relay| relay.join().unwrap_or_default());
-        let (_, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
+        let (stdout, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
         let console_tail = || self.console_tail();
         let Some(status) = status else {
             return Err(Error::Timeout {
@@ -76,9 +95,13 @@ impl Boot<'_> {
             });
         };
         let text = String::from_utf8_lossy(&status_text.unwrap_or_default()).into_owned();
-        text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
+        let code = text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
             status,
             console_tail: console_tail(),
+        })?;
+        Ok(Outcome {
+            code,
+            stdout: stdout.unwrap_or_default(),
         })
     }
 
@@ -138,54 +161,65 @@ impl Boot<'_> {
 
     /// The last lines of the guest console and of QEMU's own messages.
     fn console_tail(&self) -> String {
-        let mut text = fs::read(self.console_log()).unwrap_or_default();
-        text.extend(fs::read(self.run_dir.join("qemu.log")).unwrap_or_default());
-        tail(&String::from_utf8_lossy(&text), CONSOLE_TAIL_LINES)
+        let console = fs::read(self.console_log()).unwrap_or_default();
+        let console = String::from_utf8_lossy(&console);
+        tail(&format!("{console}{}", self.qemu_log()), CONSOLE_TAIL_LINES)
+    }
+
+    /// What QEMU printed on its stderr.
+    fn qemu_log(&self) -> String {
+        let log = fs::read(self.run_dir.join("qemu.log")).unwrap_or_default();
+        String::from_utf8_lossy(&log).into_owned()
     }
 }
 
 /// Where a guest port's bytes go.
 #[derive(Clone, Copy)]
 enum Relay {
-    Stdout,
+    /// To our stdout, and kept as well when `keep` is set.
+    Stdout {
+        keep: bool,
+    },
     Stderr,
     /// Collected and returned.
     Keep,
 }
 
 /// Accepts QEMU's connection on every port (it connects while starting up) and starts
-/// relaying each; fails if QEMU exits first.
+/// relaying each; says why not if QEMU exits or stalls first.
 fn accept_all(
     child: &mut Child,
     listeners: Vec<(&str, PathBuf, UnixListener, Relay)>,
     deadline: Instant,
-) -> Result<Vec<JoinHandle<Vec<u8>>>> {
+) -> Result<Vec<JoinHandle<Vec<u8>>>, String> {
     let mut relays = Vec::new();
     for (name, _, listener, relay) in listeners {
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("configuring a listener"))?;
         let stream = loop {
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| format!("cannot poll the {name} port: {e}"))?;
             match listener.accept() {
                 Ok((stream, _)) => break stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(Error::io(format!("accepting the {name} port"))(e)),
+                Err(e) => return Err(format!("cannot accept the {name} port: {e}")),
             }
-            if let Some(status) = child.try_wait().map_err(Error::io("waiting for QEMU"))? {
-                return Err(Error::Failed(format!(
-                    "QEMU exited during start-up ({status}) before connecting the {name} port"
-                )));
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    return Err(format!(
+                        "it exited ({status}) before connecting the {name} port"
+                    ))
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("cannot wait for it: {e}")),
             }
             if Instant::now() > deadline {
-                return Err(Error::Failed(format!(
-                    "QEMU did not connect the {name} port"
-                )));
+                return Err(format!("it never connected the {name} port"));
             }
             thread::sleep(Duration::from_millis(10));
         };
         stream
             .set_nonblocking(false)
-            .map_err(Error::io("configuring a port"))?;
+            .map_err(|e| format!("cannot configure the {name} port: {e}"))?;
         relays.push(thread::spawn(move || relay_stream(stream, relay)));
     }
     Ok(relays)
@@ -201,13 +235,13 @@ fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
         }
         let chunk = &buffer[..n];
         // A closed stdout on our side must not stall the guest: keep draining.
+        if matches!(relay, Relay::Keep | Relay::Stdout { keep: true }) {
+            kept.extend_from_slice(chunk);
+        }
         let _ = match relay {
-            Relay::Stdout => write_flush(&mut io::stdout().lock(), chunk),
+            Relay::Stdout { .. } => write_flush(&mut io::stdout().lock(), chunk),
             Relay::Stderr => write_flush(&mut io::stderr().lock(), chunk),
-            Relay::Keep => {
-                kept.extend_from_slice(chunk);
-                Ok(())
-            }
+            Relay::Keep => Ok(()),
         };
     }
     kept

@@ -1,0 +1,158 @@
+//! The crate's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::wire::IpvsCmd;
+
+/// Everything that can go wrong talking to IPVS.
+///
+/// Kernel errors are mapped per command: the same errno means different things for different
+/// requests (`ENOENT` on a destination request means "no such destination", on a service
+/// write "scheduler or persistence engine not found"). [`Error::errno`] gives the raw errno
+/// of any kernel error, for callers that print their own messages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A service with this key already exists (`EEXIST` on add service).
+    #[error("service already exists")]
+    ServiceExists,
+    /// No service with this key (`ESRCH`).
+    #[error("no such service")]
+    NoSuchService,
+    /// The destination already exists in this service (`EEXIST` on add destination).
+    #[error("destination already exists")]
+    DestinationExists,
+    /// No such destination in this service (`ENOENT` on a destination request).
+    #[error("no such destination")]
+    NoSuchDestination,
+    /// The kernel has no scheduler by this name, or no persistence engine by the name given
+    /// (`ENOENT` on add or edit service, after the kernel tried to load the module).
+    #[error("{}", scheduler_not_found(.scheduler, .pe.as_deref()))]
+    SchedulerNotFound {
+        /// The scheduler requested.
+        scheduler: String,
+        /// The persistence engine requested, if any: it may be the missing one.
+        pe: Option<String>,
+    },
+    /// A sync daemon of this role is already running (`EEXIST` on start daemon).
+    #[error("a sync daemon in this state is already running")]
+    DaemonRunning,
+    /// No sync daemon of this role is running (`ESRCH` on stop daemon).
+    #[error("no sync daemon in this state is running")]
+    NoSuchDaemon,
+    /// The caller lacks CAP_NET_ADMIN (`EPERM`).
+    #[error("permission denied: IPVS needs CAP_NET_ADMIN (run as root)")]
+    PermissionDenied,
+    /// The kernel has no IPVS generic-netlink family.
+    #[error(
+        "IPVS is not available: the ip_vs kernel module is not loaded \
+         (load it with `modprobe ip_vs` or ipvs_rs::load_module())"
+    )]
+    NotAvailable,
+    /// The kernel rejected an argument (`EINVAL`), with its extended-ack text when it gave one.
+    #[error("invalid argument{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    InvalidArgument {
+        /// The kernel's explanation, if any.
+        message: Option<String>,
+    },
+    /// A dump is already running on this handle (`EBUSY`): finish or drop the dump first.
+    #[error("a dump is already in progress on this handle")]
+    Busy,
+    /// The kernel did not answer in time: whether the request was applied is unknown.
+    #[error("timed out waiting for the kernel: the state of the request is unknown")]
+    Timeout,
+    /// Any other kernel error.
+    #[error("{command:?} failed: {} (errno {errno}){}", io::Error::from_raw_os_error(*errno),
+        .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Kernel {
+        /// The command that failed.
+        command: IpvsCmd,
+        /// The positive errno.
+        errno: i32,
+        /// The kernel's extended-ack text, if any.
+        message: Option<String>,
+    },
+    /// A network namespace could not be entered.
+    #[error("cannot enter network namespace {path}: {source}")]
+    Netns {
+        /// The namespace file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// `modprobe ip_vs` failed.
+    #[error("cannot load the ip_vs module: {0}")]
+    ModuleLoad(String),
+    /// A socket error.
+    #[error("netlink socket error: {0}")]
+    Io(#[from] io::Error),
+    /// The kernel sent something this library cannot decode.
+    #[error("cannot decode the kernel's reply: {0}")]
+    Decode(String),
+}
+
+fn scheduler_not_found(scheduler: &str, pe: Option<&str>) -> String {
+    match pe {
+        Some(pe) => format!(
+            "scheduler '{scheduler}' or persistence engine '{pe}' not found \
+             (no ip_vs_{scheduler} or ip_vs_pe_{pe} module)"
+        ),
+        None => format!("scheduler '{scheduler}' not found (no ip_vs_{scheduler} module)"),
+    }
+}
+
+impl Error {
+    /// The positive errno behind a kernel error, `None` for errors that did not come from
+    /// the kernel's reply.
+    pub fn errno(&self) -> Option<i32> {
+        Some(match self {
+            Error::ServiceExists | Error::DestinationExists | Error::DaemonRunning => libc::EEXIST,
+            Error::NoSuchService | Error::NoSuchDaemon => libc::ESRCH,
+            Error::NoSuchDestination | Error::SchedulerNotFound { .. } => libc::ENOENT,
+            Error::PermissionDenied => libc::EPERM,
+            Error::InvalidArgument { .. } => libc::EINVAL,
+            Error::Busy => libc::EBUSY,
+            Error::Kernel { errno, .. } => *errno,
+            _ => return None,
+        })
+    }
+
+    /// Maps the kernel's `errno` for `command` to a typed error.
+    ///
+    /// `scheduler` and `pe` name what an add or edit service asked for.
+    pub(crate) fn from_kernel(
+        command: IpvsCmd,
+        errno: i32,
+        message: Option<String>,
+        names: Option<(&str, Option<&str>)>,
+    ) -> Self {
+        use IpvsCmd::*;
+        match (errno, command) {
+            (libc::EPERM, _) => Error::PermissionDenied,
+            (libc::EINVAL, _) => Error::InvalidArgument { message },
+            (libc::EBUSY, _) => Error::Busy,
+            (libc::EEXIST, NewService) => Error::ServiceExists,
+            (libc::EEXIST, NewDest) => Error::DestinationExists,
+            (libc::EEXIST, NewDaemon) => Error::DaemonRunning,
+            (libc::ESRCH, DelDaemon) => Error::NoSuchDaemon,
+            (libc::ESRCH, _) => Error::NoSuchService,
+            (libc::ENOENT, NewDest | SetDest | DelDest) => Error::NoSuchDestination,
+            (libc::ENOENT, NewService | SetService) => {
+                let (scheduler, pe) = names.unwrap_or_default();
+                Error::SchedulerNotFound {
+                    scheduler: scheduler.to_owned(),
+                    pe: pe.map(str::to_owned),
+                }
+            }
+            _ => Error::Kernel {
+                command,
+                errno,
+                message,
+            },
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

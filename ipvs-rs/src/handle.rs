@@ -1,0 +1,426 @@
+//! The handle: one netlink socket in one network namespace.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use netlink_sys::Socket;
+
+use crate::dump::Dump;
+use crate::socket::{open_socket, Conn, Reply, DEFAULT_TIMEOUT};
+use crate::wire::{
+    CmdAttr, DaemonAttr, DestAttr, InfoAttr, IpvsAttrs, IpvsCmd, IpvsMessage, ServiceAttr,
+};
+use crate::{
+    AddressFamily, Batch, Daemon, DaemonState, Destination, Error, Info, Netns, Request, Result,
+    Service, ServiceKey, Timeouts,
+};
+
+/// Requests per `sendmsg` in [`Handle::apply`]; their acks must fit the receive buffer.
+const BATCH_CHUNK: usize = 256;
+
+/// A connection to IPVS: one generic-netlink socket, reused for every request, with the
+/// IPVS family id resolved once when it is opened.
+///
+/// A handle is `Send` and `Sync`. Requests are serialized on an internal lock, so threads
+/// sharing a handle never see each other's replies; a thread that calls the handle while it
+/// is itself iterating a [`Dump`] gets [`Error::Busy`] instead of a deadlock.
+///
+/// Every receive is bounded by a timeout (30 s unless [`Handle::set_timeout`] says otherwise);
+/// when it expires the call returns [`Error::Timeout`] and the outcome is unknown.
+pub struct Handle {
+    conn: Mutex<Conn>,
+    owner: AtomicUsize,
+}
+
+thread_local! {
+    static THREAD_TOKEN: u8 = const { 0 };
+}
+
+fn thread_token() -> usize {
+    THREAD_TOKEN.with(|t| t as *const u8 as usize)
+}
+
+/// The locked socket, remembering which thread holds it.
+pub(crate) struct ConnGuard<'h> {
+    conn: MutexGuard<'h, Conn>,
+    owner: &'h AtomicUsize,
+}
+
+impl Drop for ConnGuard<'_> {
+    fn drop(&mut self) {
+        self.owner.store(0, Ordering::Release);
+    }
+}
+
+impl Deref for ConnGuard<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+impl Handle {
+    /// Opens a handle in the calling thread's network namespace.
+    ///
+    /// Fails with [`Error::NotAvailable`] when the kernel has no IPVS (see
+    /// [`load_module`](crate::load_module)).
+    pub fn new() -> Result<Self> {
+        Handle::from_socket(open_socket()?)
+    }
+
+    /// Opens a handle in another network namespace, without moving the calling thread.
+    ///
+    /// ```no_run
+    /// use ipvs_rs::{Handle, Netns};
+    /// let lb = Handle::open_in_netns(&Netns::Named("lb".into()))?;
+    /// println!("{} services in lb", lb.services()?.len());
+    /// # Ok::<(), ipvs_rs::Error>(())
+    /// ```
+    pub fn open_in_netns(netns: &Netns) -> Result<Self> {
+        Handle::from_socket(netns.open_socket()?)
+    }
+
+    fn from_socket(sock: Socket) -> Result<Self> {
+        Ok(Handle {
+            conn: Mutex::new(Conn::new(sock, Some(DEFAULT_TIMEOUT))?),
+            owner: AtomicUsize::new(0),
+        })
+    }
+
+    /// Sets how long to wait for each reply from the kernel; `None` waits forever.
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        self.lock()?.set_timeout(timeout)
+    }
+
+    pub(crate) fn lock(&self) -> Result<ConnGuard<'_>> {
+        let me = thread_token();
+        if self.owner.load(Ordering::Acquire) == me {
+            return Err(Error::Busy);
+        }
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.owner.store(me, Ordering::Release);
+        Ok(ConnGuard {
+            conn,
+            owner: &self.owner,
+        })
+    }
+
+    /// Sends one request and waits for its ack, returning the replies that came before it.
+    fn transact(
+        &self,
+        msg: IpvsMessage,
+        names: Option<(&str, Option<&str>)>,
+    ) -> Result<Vec<IpvsMessage>> {
+        let cmd = msg.cmd;
+        let mut conn = self.lock()?;
+        let seq = conn.send_request(msg)?;
+        let mut replies = Vec::new();
+        loop {
+            match conn.next_reply()? {
+                Reply::Message { seq: s, msg } if s == seq => replies.push(msg),
+                Reply::Ack {
+                    seq: s,
+                    errno,
+                    message,
+                } if s == seq => {
+                    return match errno {
+                        0 => Ok(replies),
+                        errno => Err(Error::from_kernel(cmd, errno, message, names)),
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn dump<T>(
+        &self,
+        msg: IpvsMessage,
+        family: AddressFamily,
+        decode: crate::dump::Decoder<T>,
+    ) -> Result<Dump<'_, T>> {
+        let cmd = msg.cmd;
+        let mut conn = self.lock()?;
+        let seq = conn.send_dump(msg)?;
+        Ok(Dump::new(conn, seq, cmd, family, decode))
+    }
+
+    /// Sends one write request and waits for the kernel's answer.
+    pub fn execute(&self, request: &Request) -> Result<()> {
+        self.transact(request.to_message(), request.names())
+            .map(drop)
+    }
+
+    /// Sends every request of `batch`, many per `sendmsg`, and returns one result per request,
+    /// in order.
+    ///
+    /// **Not atomic**: the kernel applies each request even after an earlier one failed.
+    /// Each ack or error is attributed to its request by sequence number. If the socket fails
+    /// or times out, the requests whose outcome is unknown get that error.
+    pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
+        let requests = batch.requests();
+        let mut results: Vec<Option<Result<()>>> = (0..requests.len()).map(|_| None).collect();
+        let mut conn = match self.lock() {
+            Ok(conn) => conn,
+            Err(e) => return requests.iter().map(|_| Err(copy_error(&e))).collect(),
+        };
+        let mut out = Vec::new();
+        for (chunk_no, chunk) in requests.chunks(BATCH_CHUNK).enumerate() {
+            let base = chunk_no * BATCH_CHUNK;
+            out.clear();
+            let mut first = None;
+            for request in chunk {
+                let seq = conn.encode(
+                    request.to_message(),
+                    netlink_packet_core::NLM_F_REQUEST | netlink_packet_core::NLM_F_ACK,
+                    &mut out,
+                );
+                first.get_or_insert(seq);
+            }
+            let first = first.unwrap_or(0);
+            if let Err(e) = conn.send(&out) {
+                fill_unknown(&mut results[base..], &e);
+                break;
+            }
+            let mut pending = chunk.len();
+            while pending > 0 {
+                match conn.next_reply() {
+                    Ok(Reply::Ack {
+                        seq,
+                        errno,
+                        message,
+                    }) => {
+                        let i = seq.wrapping_sub(first) as usize;
+                        if i < chunk.len() && results[base + i].is_none() {
+                            let request = &chunk[i];
+                            results[base + i] = Some(match errno {
+                                0 => Ok(()),
+                                errno => Err(Error::from_kernel(
+                                    request.to_message().cmd,
+                                    errno,
+                                    message,
+                                    request.names(),
+                                )),
+                            });
+                            pending -= 1;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        fill_unknown(&mut results[base..], &e);
+                        return results
+                            .into_iter()
+                            .map(|r| r.unwrap_or(Err(Error::Timeout)))
+                            .collect();
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Error::Timeout)))
+            .collect()
+    }
+
+    /// Every service, collected. See [`Handle::services_iter`] to stream them.
+    pub fn services(&self) -> Result<Vec<Service>> {
+        self.services_iter()?.collect()
+    }
+
+    /// Streams every service as the kernel's dump arrives.
+    pub fn services_iter(&self) -> Result<Dump<'_, Service>> {
+        self.dump(
+            IpvsMessage::new(IpvsCmd::GetService, vec![]),
+            AddressFamily::Inet,
+            |m, _| decode_service(m),
+        )
+    }
+
+    /// Calls `f` on every service as the dump arrives, without collecting them.
+    pub fn for_each_service(&self, mut f: impl FnMut(Service)) -> Result<()> {
+        for svc in self.services_iter()? {
+            f(svc?);
+        }
+        Ok(())
+    }
+
+    /// One service, or [`Error::NoSuchService`].
+    pub fn service(&self, key: &ServiceKey) -> Result<Service> {
+        let msg = IpvsMessage::new(
+            IpvsCmd::GetService,
+            vec![CmdAttr::Service(ServiceAttr::from_key(key))],
+        );
+        let replies = self.transact(msg, None)?;
+        replies
+            .first()
+            .ok_or_else(|| Error::Decode("no service in the reply".into()))
+            .and_then(decode_service)
+    }
+
+    /// Adds a service ([`Error::ServiceExists`] if it exists).
+    pub fn add_service(&self, svc: &Service) -> Result<()> {
+        self.execute(&Request::AddService(svc.clone()))
+    }
+
+    /// Replaces a service's scheduler, flags, timeout, netmask and engine.
+    pub fn update_service(&self, svc: &Service) -> Result<()> {
+        self.execute(&Request::UpdateService(svc.clone()))
+    }
+
+    /// Deletes a service and its destinations.
+    pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
+        self.execute(&Request::DeleteService(Service::new(*key)))
+    }
+
+    /// Deletes every service.
+    pub fn flush(&self) -> Result<()> {
+        self.execute(&Request::Flush)
+    }
+
+    /// The destinations of a service, collected. An unknown service has none (the kernel's
+    /// dump does not report it).
+    pub fn destinations(&self, key: &ServiceKey) -> Result<Vec<Destination>> {
+        self.destinations_iter(key)?.collect()
+    }
+
+    /// Streams the destinations of a service.
+    pub fn destinations_iter(&self, key: &ServiceKey) -> Result<Dump<'_, Destination>> {
+        let msg = IpvsMessage::new(
+            IpvsCmd::GetDest,
+            vec![CmdAttr::Service(ServiceAttr::from_key(key))],
+        );
+        self.dump(msg, key.family(), decode_destination)
+    }
+
+    /// Adds a destination to a service.
+    pub fn add_destination(&self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        self.execute(&Request::AddDestination(*key, dest.clone()))
+    }
+
+    /// Replaces a destination's forwarding method, weight and thresholds.
+    pub fn update_destination(&self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        self.execute(&Request::UpdateDestination(*key, dest.clone()))
+    }
+
+    /// Deletes a destination (identified by its address, port and family).
+    pub fn delete_destination(&self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        self.execute(&Request::DeleteDestination(*key, dest.clone()))
+    }
+
+    /// The IPVS version and connection table size.
+    pub fn info(&self) -> Result<Info> {
+        let replies = self.transact(IpvsMessage::new(IpvsCmd::GetInfo, vec![]), None)?;
+        match replies.first().map(|m| &m.attrs) {
+            Some(IpvsAttrs::Info(attrs)) => InfoAttr::to_info(attrs).map_err(decode_err),
+            _ => Err(Error::Decode("no info in the reply".into())),
+        }
+    }
+
+    /// The TCP, TCP FIN and UDP timeouts.
+    pub fn timeouts(&self) -> Result<Timeouts> {
+        let replies = self.transact(IpvsMessage::new(IpvsCmd::GetConfig, vec![]), None)?;
+        let mut t = Timeouts::default();
+        for attr in replies.iter().flat_map(|m| m.cmd_attrs()) {
+            match attr {
+                CmdAttr::TimeoutTcp(v) => t.tcp = *v,
+                CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = *v,
+                CmdAttr::TimeoutUdp(v) => t.udp = *v,
+                _ => {}
+            }
+        }
+        Ok(t)
+    }
+
+    /// Sets timeouts; a 0 leaves that timeout unchanged.
+    pub fn set_timeouts(&self, timeouts: &Timeouts) -> Result<()> {
+        self.execute(&Request::SetTimeouts(*timeouts))
+    }
+
+    /// Zeroes the counters of one service, or of every service with `None`.
+    pub fn zero(&self, key: Option<&ServiceKey>) -> Result<()> {
+        self.execute(&Request::Zero(key.map(|k| Service::new(*k))))
+    }
+
+    /// The running sync daemons.
+    pub fn daemons(&self) -> Result<Vec<Daemon>> {
+        self.dump(
+            IpvsMessage::new(IpvsCmd::GetDaemon, vec![]),
+            AddressFamily::Inet,
+            |m, _| decode_daemon(m),
+        )?
+        .collect()
+    }
+
+    /// Starts a sync daemon ([`Error::DaemonRunning`] if one of that state runs).
+    pub fn start_daemon(&self, daemon: &Daemon) -> Result<()> {
+        self.execute(&Request::StartDaemon(daemon.clone()))
+    }
+
+    /// Stops the sync daemon of `state` ([`Error::NoSuchDaemon`] if none runs).
+    pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
+        self.execute(&Request::StopDaemon(Daemon::new(state, "")))
+    }
+}
+
+fn decode_err(e: netlink_packet_core::DecodeError) -> Error {
+    Error::Decode(e.to_string())
+}
+
+fn decode_service(msg: &IpvsMessage) -> Result<Service> {
+    msg.cmd_attrs()
+        .iter()
+        .find_map(|a| match a {
+            CmdAttr::Service(attrs) => Some(ServiceAttr::to_service(attrs).map_err(decode_err)),
+            _ => None,
+        })
+        .unwrap_or_else(|| Err(Error::Decode("message without service".into())))
+}
+
+fn decode_destination(msg: &IpvsMessage, family: AddressFamily) -> Result<Destination> {
+    msg.cmd_attrs()
+        .iter()
+        .find_map(|a| match a {
+            CmdAttr::Dest(attrs) => {
+                Some(DestAttr::to_destination(attrs, family).map_err(decode_err))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| Err(Error::Decode("message without destination".into())))
+}
+
+fn decode_daemon(msg: &IpvsMessage) -> Result<Daemon> {
+    msg.cmd_attrs()
+        .iter()
+        .find_map(|a| match a {
+            CmdAttr::Daemon(attrs) => Some(DaemonAttr::to_daemon(attrs).map_err(decode_err)),
+            _ => None,
+        })
+        .unwrap_or_else(|| Err(Error::Decode("message without daemon".into())))
+}
+
+/// A copy of a socket-level error for each request it leaves unresolved.
+fn copy_error(e: &Error) -> Error {
+    match e {
+        Error::Timeout => Error::Timeout,
+        Error::Busy => Error::Busy,
+        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        other => Error::Decode(other.to_string()),
+    }
+}
+
+fn fill_unknown(results: &mut [Option<Result<()>>], e: &Error) {
+    for r in results.iter_mut().filter(|r| r.is_none()) {
+        *r = Some(Err(copy_error(e)));
+    }
+}

@@ -1,0 +1,15 @@
+//! Connection timeouts.
+
+/// IPVS connection timeouts in seconds (`ipvsadm --set tcp tcpfin udp`).
+///
+/// On [`Handle::set_timeouts`](crate::Handle::set_timeouts) a value of 0 leaves that timeout
+/// unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Timeouts {
+    /// Established TCP connections.
+    pub tcp: u32,
+    /// TCP connections after a FIN.
+    pub tcp_fin: u32,
+    /// UDP flows.
+    pub udp: u32,
+}

@@ -1,0 +1,59 @@
+//! Network namespaces a [`Handle`](crate::Handle) can be opened in.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+use netlink_sys::Socket;
+
+use crate::socket::open_socket;
+use crate::{Error, Result};
+
+/// A network namespace, as `ip netns` names it, by file, or by a process living in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Netns {
+    /// A namespace created by `ip netns add NAME` (`/run/netns/NAME`).
+    Named(String),
+    /// A namespace file, such as `/proc/1234/ns/net` or a bind mount of one.
+    Path(PathBuf),
+    /// The namespace of a process.
+    Pid(u32),
+}
+
+impl Netns {
+    /// The namespace file.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Netns::Named(name) => PathBuf::from("/run/netns").join(name),
+            Netns::Path(path) => path.clone(),
+            Netns::Pid(pid) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+        }
+    }
+
+    /// Creates a socket inside the namespace from a short-lived thread, so the calling
+    /// thread never changes namespace. The socket stays in the namespace it was made in.
+    pub(crate) fn open_socket(&self) -> Result<Socket> {
+        let path = self.path();
+        let netns_err = |source| Error::Netns {
+            path: path.clone(),
+            source,
+        };
+        let file = File::open(&path).map_err(netns_err)?;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: setns only changes this short-lived thread's namespace.
+                    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                        return Err(netns_err(std::io::Error::last_os_error()));
+                    }
+                    open_socket().map_err(Error::Io)
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(Error::Io(std::io::Error::other(
+                        "namespace thread panicked",
+                    )))
+                })
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Write requests, as sent one by one or in a [`Batch`](crate::Batch).
+
+use crate::wire::{CmdAttr, DaemonAttr, DestAttr, IpvsCmd, IpvsMessage, ServiceAttr};
+use crate::{Daemon, Destination, Service, ServiceKey, Timeouts};
+
+/// One state-changing IPVS request.
+///
+/// Each carries the complete attribute set ipvsadm would send, so edits are full
+/// replacements and deletes carry the full object too. [`Request::Raw`] sends any message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Request {
+    /// Add a service (`ipvsadm -A`).
+    AddService(Service),
+    /// Replace a service's settings (`ipvsadm -E`).
+    UpdateService(Service),
+    /// Delete a service and its destinations (`ipvsadm -D`).
+    DeleteService(Service),
+    /// Add a destination to a service (`ipvsadm -a`).
+    AddDestination(ServiceKey, Destination),
+    /// Replace a destination's settings (`ipvsadm -e`).
+    UpdateDestination(ServiceKey, Destination),
+    /// Delete a destination (`ipvsadm -d`).
+    DeleteDestination(ServiceKey, Destination),
+    /// Zero the counters of one service, or of every service (`ipvsadm -Z`).
+    Zero(Option<Service>),
+    /// Delete every service (`ipvsadm -C`).
+    Flush,
+    /// Set timeouts; 0 leaves one unchanged (`ipvsadm --set`).
+    SetTimeouts(Timeouts),
+    /// Start a sync daemon (`ipvsadm --start-daemon`).
+    StartDaemon(Daemon),
+    /// Stop the sync daemon of the given daemon's state (`ipvsadm --stop-daemon`).
+    StopDaemon(Daemon),
+    /// Any message, sent as is.
+    Raw(IpvsMessage),
+}
+
+impl Request {
+    /// The message this request sends.
+    pub fn to_message(&self) -> IpvsMessage {
+        let svc = |s: &Service| CmdAttr::Service(ServiceAttr::from_service(s));
+        let dest = |k: &ServiceKey, d: &Destination| {
+            vec![
+                CmdAttr::Service(ServiceAttr::from_key(k)),
+                CmdAttr::Dest(DestAttr::from_destination(d)),
+            ]
+        };
+        let daemon = |d: &Daemon| vec![CmdAttr::Daemon(DaemonAttr::from_daemon(d))];
+        match self {
+            Request::AddService(s) => IpvsMessage::new(IpvsCmd::NewService, vec![svc(s)]),
+            Request::UpdateService(s) => IpvsMessage::new(IpvsCmd::SetService, vec![svc(s)]),
+            Request::DeleteService(s) => IpvsMessage::new(IpvsCmd::DelService, vec![svc(s)]),
+            Request::AddDestination(k, d) => IpvsMessage::new(IpvsCmd::NewDest, dest(k, d)),
+            Request::UpdateDestination(k, d) => IpvsMessage::new(IpvsCmd::SetDest, dest(k, d)),
+            Request::DeleteDestination(k, d) => IpvsMessage::new(IpvsCmd::DelDest, dest(k, d)),
+            Request::Zero(s) => IpvsMessage::new(IpvsCmd::Zero, s.iter().map(svc).collect()),
+            Request::Flush => IpvsMessage::new(IpvsCmd::Flush, vec![]),
+            Request::SetTimeouts(t) => IpvsMessage::new(
+                IpvsCmd::SetConfig,
+                vec![
+                    CmdAttr::TimeoutTcp(t.tcp),
+                    CmdAttr::TimeoutTcpFin(t.tcp_fin),
+                    CmdAttr::TimeoutUdp(t.udp),
+                ],
+            ),
+            Request::StartDaemon(d) => IpvsMessage::new(IpvsCmd::NewDaemon, daemon(d)),
+            Request::StopDaemon(d) => IpvsMessage::new(IpvsCmd::DelDaemon, daemon(d)),
+            Request::Raw(m) => m.clone(),
+        }
+    }
+
+    /// The scheduler and persistence engine named, to explain an `ENOENT`.
+    pub(crate) fn names(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            Request::AddService(s) | Request::UpdateService(s) => {
+                Some((s.scheduler.name(), s.pe_name.as_deref()))
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! One generic-netlink socket speaking the IPVS family: framing, sequence numbers, acks.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
+use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+use netlink_packet_generic::GenlMessage;
+use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
+
+use crate::wire::{IpvsMessage, FAMILY_NAME};
+use crate::{Error, Result};
+
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+
+/// Dumps fill datagrams up to the reader's buffer size, capped by the kernel at 32 KiB;
+/// twice that leaves room for any single reply.
+const RECV_BUF: usize = 64 * 1024;
+/// Room for the acks of a full batch chunk (each ack costs about a kilobyte of socket memory).
+const SOCKET_RCVBUF: libc::c_int = 4 * 1024 * 1024;
+/// The default time to wait for the kernel before reporting [`Error::Timeout`].
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the kernel sent back, attributed by sequence number.
+pub(crate) enum Reply {
+    /// A message of the IPVS family (a dump entry or a get reply).
+    Message { seq: u32, msg: IpvsMessage },
+    /// An ack (`errno` 0) or an error for the request `seq`.
+    Ack {
+        seq: u32,
+        errno: i32,
+        message: Option<String>,
+    },
+    /// The end of a dump (`errno` non-zero if the dump failed).
+    Done { seq: u32, errno: i32 },
+}
+
+/// A socket, the IPVS family id and the receive state.
+pub(crate) struct Conn {
+    sock: Socket,
+    family: u16,
+    seq: u32,
+    buf: Vec<u8>,
+    len: usize,
+    pos: usize,
+}
+
+/// Creates a generic-netlink socket in the calling thread's network namespace.
+pub(crate) fn open_socket() -> io::Result<Socket> {
+    let mut sock = Socket::new(NETLINK_GENERIC)?;
+    sock.bind_auto()?;
+    sock.set_ext_ack(true)?;
+    sock.set_cap_ack(true)?;
+    let fd = sock.as_raw_fd();
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN, which IPVS needs anyway; fall back to the capped one.
+    if setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &SOCKET_RCVBUF).is_err() {
+        setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &SOCKET_RCVBUF)?;
+    }
+    Ok(sock)
+}
+
+fn setsockopt<T>(
+    fd: libc::c_int,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: value points to a live T and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl Conn {
+    /// Wraps `sock` and resolves the IPVS family on it.
+    pub(crate) fn new(sock: Socket, timeout: Option<Duration>) -> Result<Self> {
+        let mut conn = Conn {
+            sock,
+            family: 0,
+            seq: 0,
+            buf: vec![0; RECV_BUF],
+            len: 0,
+            pos: 0,
+        };
+        conn.set_timeout(timeout)?;
+        conn.family = conn.resolve_family()?;
+        Ok(conn)
+    }
+
+    /// Sets how long a receive may block; `None` waits forever.
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let tv = match timeout {
+            Some(t) => libc::timeval {
+                tv_sec: t.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+                // A zero timeval would mean "forever": round sub-microsecond waits up.
+                tv_usec: if t.is_zero() {
+                    1
+                } else {
+                    t.subsec_micros() as libc::suseconds_t
+                },
+            },
+            None => libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+        };
+        setsockopt(
+            self.sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            &tv,
+        )?;
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn resolve_family(&mut self) -> Result<u16> {
+        let seq = self.next_seq();
+        let mut msg = NetlinkMessage::from(GenlMessage::from_payload(GenlCtrl {
+            cmd: GenlCtrlCmd::GetFamily,
+            nlas: vec![GenlCtrlAttrs::FamilyName(FAMILY_NAME.to_owned())],
+        }));
+        msg.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+        msg.header.sequence_number = seq;
+        msg.finalize();
+        let mut out = vec![0; msg.buffer_len()];
+        msg.serialize(&mut out);
+        self.send(&out)?;
+        let mut family = None;
+        loop {
+            let (hdr, bytes) = self.next_raw()?;
+            if hdr.sequence_number != seq {
+                continue;
+            }
+            match hdr.message_type {
+                NLMSG_ERROR => {
+                    let (errno, _) = parse_error(&bytes, hdr.flags)?;
+                    return match (errno, family) {
+                        (0, Some(id)) => Ok(id),
+                        (libc::ENOENT, _) | (0, None) => Err(Error::NotAvailable),
+                        (errno, _) => Err(io::Error::from_raw_os_error(errno).into()),
+                    };
+                }
+                _ => {
+                    let parsed = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(&bytes)
+                        .map_err(|e| Error::Decode(e.to_string()))?;
+                    if let NetlinkPayload::InnerMessage(m) = parsed.payload {
+                        family = m.payload.nlas.iter().find_map(|a| match a {
+                            GenlCtrlAttrs::FamilyId(id) => Some(*id),
+                            _ => None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serializes `msg` with a fresh sequence number and the given flags into `out`.
+    pub(crate) fn encode(&mut self, msg: IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
+        let seq = self.next_seq();
+        let mut genl = GenlMessage::from_payload(msg);
+        genl.set_resolved_family_id(self.family);
+        let mut nl = NetlinkMessage::from(genl);
+        nl.header = {
+            let mut h = NetlinkHeader::default();
+            h.flags = flags;
+            h.sequence_number = seq;
+            h
+        };
+        nl.finalize();
+        let start = out.len();
+        out.resize(start + nl.buffer_len(), 0);
+        nl.serialize(&mut out[start..]);
+        seq
+    }
+
+    /// Sends one request expecting an ack (and maybe a reply before it).
+    pub(crate) fn send_request(&mut self, msg: IpvsMessage) -> Result<u32> {
+        let mut out = Vec::new();
+        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_ACK, &mut out);
+        self.send(&out)?;
+        Ok(seq)
+    }
+
+    /// Starts a dump.
+    pub(crate) fn send_dump(&mut self, msg: IpvsMessage) -> Result<u32> {
+        let mut out = Vec::new();
+        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_DUMP, &mut out);
+        self.send(&out)?;
+        Ok(seq)
+    }
+
+    /// Sends already framed messages in one `sendmsg`.
+    pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        // Replies to an abandoned exchange are stale: drop what is buffered.
+        self.pos = self.len;
+        let sent = self.sock.send(bytes, 0)?;
+        if sent != bytes.len() {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "short netlink send",
+            )));
+        }
+        Ok(())
+    }
+
+    /// The next message from the kernel, reading a datagram when the buffer is used up.
+    fn next_raw(&mut self) -> Result<(NetlinkHeader, Vec<u8>)> {
+        if self.pos >= self.len {
+            self.fill()?;
+        }
+        let rest = &self.buf[self.pos..self.len];
+        if rest.len() < NLMSG_HDRLEN {
+            self.pos = self.len;
+            return Err(Error::Decode("truncated netlink header".into()));
+        }
+        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            self.pos = self.len;
+            return Err(Error::Decode(format!("bad netlink message length {len}")));
+        }
+        let mut hdr = NetlinkHeader::default();
+        hdr.length = len as u32;
+        hdr.message_type = u16::from_ne_bytes([rest[4], rest[5]]);
+        hdr.flags = u16::from_ne_bytes([rest[6], rest[7]]);
+        hdr.sequence_number = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
+        let bytes = rest[..len].to_vec();
+        self.pos += (len + 3) & !3;
+        Ok((hdr, bytes))
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        // SAFETY: buf is a live, writable allocation of buf.len() bytes.
+        let n = unsafe {
+            libc::recv(
+                self.sock.as_raw_fd(),
+                self.buf.as_mut_ptr().cast(),
+                self.buf.len(),
+                libc::MSG_TRUNC,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return Err(match err.raw_os_error() {
+                Some(libc::EAGAIN) => Error::Timeout,
+                _ => Error::Io(err),
+            });
+        }
+        let n = n as usize;
+        if n > self.buf.len() {
+            return Err(Error::Decode(format!(
+                "netlink datagram of {n} bytes truncated"
+            )));
+        }
+        self.len = n;
+        self.pos = 0;
+        Ok(())
+    }
+
+    /// The next reply of the IPVS family, an ack or a dump end.
+    pub(crate) fn next_reply(&mut self) -> Result<Reply> {
+        loop {
+            let (hdr, bytes) = self.next_raw()?;
+            let seq = hdr.sequence_number;
+            match hdr.message_type {
+                NLMSG_ERROR => {
+                    let (errno, message) = parse_error(&bytes, hdr.flags)?;
+                    return Ok(Reply::Ack {
+                        seq,
+                        errno,
+                        message,
+                    });
+                }
+                NLMSG_DONE => {
+                    let code = bytes
+                        .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
+                        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                    return Ok(Reply::Done { seq, errno: -code });
+                }
+                t if t == self.family => {
+                    let parsed = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(&bytes)
+                        .map_err(|e| Error::Decode(e.to_string()))?;
+                    if let NetlinkPayload::InnerMessage(m) = parsed.payload {
+                        return Ok(Reply::Message {
+                            seq,
+                            msg: m.payload,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The errno (positive, 0 for an ack) and extended-ack text of an `NLMSG_ERROR` message.
+fn parse_error(bytes: &[u8], flags: u16) -> Result<(i32, Option<String>)> {
+    let body = &bytes[NLMSG_HDRLEN..];
+    let code: [u8; 4] = body
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Error::Decode("truncated netlink error".into()))?;
+    let errno = -i32::from_ne_bytes(code);
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return Ok((errno, None));
+    }
+    // The echoed request: its header only when capped, otherwise all of it.
+    let echoed = body.get(4..).unwrap_or(&[]);
+    let skip = if flags & NLM_F_CAPPED != 0 || echoed.len() < 4 {
+        NLMSG_HDRLEN
+    } else {
+        u32::from_ne_bytes([echoed[0], echoed[1], echoed[2], echoed[3]]) as usize
+    };
+    let tlvs = echoed.get((skip + 3) & !3..).unwrap_or(&[]);
+    let message = netlink_packet_core::NlasIterator::new(tlvs).find_map(|nla| {
+        let nla = nla.ok()?;
+        (nla.kind() == NLMSGERR_ATTR_MSG)
+            .then(|| nul_terminated(nla.value()))
+            .filter(|m| !m.is_empty())
+    });
+    Ok((errno, message))
+}
+
+fn nul_terminated(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}

@@ -1,0 +1,234 @@
+//! The service attribute set (`IPVS_SVC_ATTR_*`), nested in `IPVS_CMD_ATTR_SERVICE`.
+
+use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
+
+use super::addr::{addr_from_wire, addr_to_wire};
+use super::nested::{emit_nested, emit_nul_string, fixed, nested_len, nul_string, parse_nested};
+use super::StatsAttr;
+use crate::{AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
+
+const AF: u16 = 1;
+const PROTOCOL: u16 = 2;
+const ADDR: u16 = 3;
+const PORT: u16 = 4;
+const FWMARK: u16 = 5;
+const SCHED_NAME: u16 = 6;
+const FLAGS: u16 = 7;
+const TIMEOUT: u16 = 8;
+const NETMASK: u16 = 9;
+const STATS: u16 = 10;
+const PE_NAME: u16 = 11;
+const STATS64: u16 = 12;
+
+/// The `struct ip_vs_flags` pair: the kernel sets the bits of `flags` selected by `mask`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlagsMask {
+    /// Flag values.
+    pub flags: u32,
+    /// Which flags to change.
+    pub mask: u32,
+}
+
+/// One attribute of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceAttr {
+    /// Address family (`AF_INET`, `AF_INET6`).
+    Af(u16),
+    /// IP protocol number.
+    Protocol(u16),
+    /// Virtual address, 16 bytes (IPv4 in the first 4).
+    Addr([u8; 16]),
+    /// Virtual port (host order here, network order on the wire).
+    Port(u16),
+    /// Firewall mark.
+    Fwmark(u32),
+    /// Scheduler name.
+    SchedName(String),
+    /// Flags and the mask of flags to change.
+    Flags(FlagsMask),
+    /// Persistence timeout in seconds.
+    Timeout(u32),
+    /// Netmask as the kernel's raw 32-bit value (big-endian mask for IPv4, prefix length for
+    /// IPv6).
+    Netmask(u32),
+    /// 32-bit statistics.
+    Stats(Vec<StatsAttr>),
+    /// Persistence engine name.
+    PeName(String),
+    /// 64-bit statistics.
+    Stats64(Vec<StatsAttr>),
+    /// An attribute this library does not know, kept as is.
+    Other(DefaultNla),
+}
+
+impl ServiceAttr {
+    /// The attributes identifying `key` (family, then fwmark or protocol, address and port).
+    pub fn from_key(key: &ServiceKey) -> Vec<ServiceAttr> {
+        let mut attrs = vec![ServiceAttr::Af(key.family().number())];
+        match key {
+            ServiceKey::Fwmark { mark, .. } => attrs.push(ServiceAttr::Fwmark(*mark)),
+            ServiceKey::Inet {
+                protocol,
+                addr,
+                port,
+            } => {
+                attrs.push(ServiceAttr::Protocol(protocol.number()));
+                attrs.push(ServiceAttr::Addr(addr_to_wire(addr)));
+                attrs.push(ServiceAttr::Port(*port));
+            }
+        }
+        attrs
+    }
+
+    /// The complete attribute set ipvsadm sends for `svc`, in ipvsadm's order; the flag mask
+    /// is all ones, so every flag is replaced.
+    pub fn from_service(svc: &Service) -> Vec<ServiceAttr> {
+        let mut attrs = ServiceAttr::from_key(&svc.key);
+        attrs.push(ServiceAttr::SchedName(svc.scheduler.name().to_owned()));
+        if let Some(pe) = &svc.pe_name {
+            attrs.push(ServiceAttr::PeName(pe.clone()));
+        }
+        attrs.push(ServiceAttr::Flags(FlagsMask {
+            flags: svc.flags.bits(),
+            mask: !0,
+        }));
+        attrs.push(ServiceAttr::Timeout(svc.timeout));
+        attrs.push(ServiceAttr::Netmask(svc.netmask.to_raw()));
+        attrs
+    }
+
+    /// The service described by `attrs`, as the kernel reports it.
+    ///
+    /// Statistics come from `STATS64` when present, else from `STATS`. Unknown attributes are
+    /// ignored; a missing identity (family, fwmark or protocol/address/port) is an error.
+    pub fn to_service(attrs: &[ServiceAttr]) -> Result<Service, DecodeError> {
+        let mut af = None;
+        let (mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None);
+        let mut svc_sched = None;
+        let mut flags = 0;
+        let mut timeout = 0;
+        let mut netmask = None;
+        let mut pe_name = None;
+        let (mut stats32, mut stats64) = (None, None);
+        for attr in attrs {
+            match attr {
+                ServiceAttr::Af(v) => af = Some(AddressFamily::from(*v)),
+                ServiceAttr::Protocol(v) => protocol = Some(Protocol::from(*v)),
+                ServiceAttr::Addr(v) => addr = Some(v),
+                ServiceAttr::Port(v) => port = Some(*v),
+                ServiceAttr::Fwmark(v) => fwmark = Some(*v),
+                ServiceAttr::SchedName(v) => svc_sched = Some(Scheduler::from_name(v)),
+                ServiceAttr::Flags(v) => flags = v.flags & v.mask,
+                ServiceAttr::Timeout(v) => timeout = *v,
+                ServiceAttr::Netmask(v) => netmask = Some(*v),
+                ServiceAttr::Stats(v) => stats32 = Some(v),
+                ServiceAttr::PeName(v) => pe_name = Some(v.clone()),
+                ServiceAttr::Stats64(v) => stats64 = Some(v),
+                ServiceAttr::Other(_) => {}
+            }
+        }
+        let family = af.ok_or_else(|| DecodeError::from("service without address family"))?;
+        let key = match (fwmark, protocol, addr, port) {
+            (Some(mark), ..) if mark != 0 || protocol.is_none() => {
+                ServiceKey::Fwmark { mark, family }
+            }
+            (_, Some(protocol), Some(addr), Some(port)) => ServiceKey::Inet {
+                protocol,
+                addr: addr_from_wire(addr, family)?,
+                port,
+            },
+            _ => return Err(DecodeError::from("service without fwmark or address")),
+        };
+        Ok(Service {
+            netmask: netmask.map_or(Netmask::host(family), |raw| Netmask::from_raw(raw, family)),
+            key,
+            scheduler: svc_sched.unwrap_or(Scheduler::Other(String::new())),
+            flags: ServiceFlags::from_bits_retain(flags),
+            timeout,
+            pe_name,
+            stats: stats64
+                .or(stats32)
+                .map(|s| StatsAttr::to_stats(s))
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Nla for ServiceAttr {
+    fn value_len(&self) -> usize {
+        match self {
+            ServiceAttr::Af(_) | ServiceAttr::Protocol(_) | ServiceAttr::Port(_) => 2,
+            ServiceAttr::Fwmark(_) | ServiceAttr::Timeout(_) | ServiceAttr::Netmask(_) => 4,
+            ServiceAttr::Addr(_) => 16,
+            ServiceAttr::Flags(_) => 8,
+            ServiceAttr::SchedName(s) | ServiceAttr::PeName(s) => s.len() + 1,
+            ServiceAttr::Stats(s) | ServiceAttr::Stats64(s) => nested_len(s),
+            ServiceAttr::Other(nla) => nla.value_len(),
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            ServiceAttr::Af(_) => AF,
+            ServiceAttr::Protocol(_) => PROTOCOL,
+            ServiceAttr::Addr(_) => ADDR,
+            ServiceAttr::Port(_) => PORT,
+            ServiceAttr::Fwmark(_) => FWMARK,
+            ServiceAttr::SchedName(_) => SCHED_NAME,
+            ServiceAttr::Flags(_) => FLAGS,
+            ServiceAttr::Timeout(_) => TIMEOUT,
+            ServiceAttr::Netmask(_) => NETMASK,
+            ServiceAttr::Stats(_) => STATS,
+            ServiceAttr::PeName(_) => PE_NAME,
+            ServiceAttr::Stats64(_) => STATS64,
+            ServiceAttr::Other(nla) => nla.kind(),
+        }
+    }
+
+    fn emit_value(&self, buffer: &mut [u8]) {
+        match self {
+            ServiceAttr::Af(v) | ServiceAttr::Protocol(v) => {
+                buffer.copy_from_slice(&v.to_ne_bytes())
+            }
+            ServiceAttr::Port(v) => buffer.copy_from_slice(&v.to_be_bytes()),
+            ServiceAttr::Fwmark(v) | ServiceAttr::Timeout(v) | ServiceAttr::Netmask(v) => {
+                buffer.copy_from_slice(&v.to_ne_bytes())
+            }
+            ServiceAttr::Addr(v) => buffer.copy_from_slice(v),
+            ServiceAttr::Flags(f) => {
+                buffer[..4].copy_from_slice(&f.flags.to_ne_bytes());
+                buffer[4..].copy_from_slice(&f.mask.to_ne_bytes());
+            }
+            ServiceAttr::SchedName(s) | ServiceAttr::PeName(s) => emit_nul_string(s, buffer),
+            ServiceAttr::Stats(s) | ServiceAttr::Stats64(s) => emit_nested(s, buffer),
+            ServiceAttr::Other(nla) => nla.emit_value(buffer),
+        }
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttr {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+        let p = buf.value();
+        Ok(match buf.kind() {
+            AF => ServiceAttr::Af(u16::from_ne_bytes(fixed(p, "service family")?)),
+            PROTOCOL => ServiceAttr::Protocol(u16::from_ne_bytes(fixed(p, "service protocol")?)),
+            ADDR => ServiceAttr::Addr(fixed(p, "service address")?),
+            PORT => ServiceAttr::Port(u16::from_be_bytes(fixed(p, "service port")?)),
+            FWMARK => ServiceAttr::Fwmark(u32::from_ne_bytes(fixed(p, "service fwmark")?)),
+            SCHED_NAME => ServiceAttr::SchedName(nul_string(p, "scheduler name")?),
+            FLAGS => {
+                let raw: [u8; 8] = fixed(p, "service flags")?;
+                ServiceAttr::Flags(FlagsMask {
+                    flags: u32::from_ne_bytes(fixed(&raw[..4], "service flags")?),
+                    mask: u32::from_ne_bytes(fixed(&raw[4..], "service flag mask")?),
+                })
+            }
+            TIMEOUT => ServiceAttr::Timeout(u32::from_ne_bytes(fixed(p, "service timeout")?)),
+            NETMASK => ServiceAttr::Netmask(u32::from_ne_bytes(fixed(p, "service netmask")?)),
+            STATS => ServiceAttr::Stats(parse_nested(p)?),
+            PE_NAME => ServiceAttr::PeName(nul_string(p, "persistence engine name")?),
+            STATS64 => ServiceAttr::Stats64(parse_nested(p)?),
+            _ => ServiceAttr::Other(DefaultNla::parse(buf)?),
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! `cargo xtask test`: everything a contributor must pass, in every lane.
+
+mod artifacts;
+mod kernel_lane;
+mod libtest;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::host;
+use crate::vm;
+use artifacts::TestBinary;
+use libtest::Counts;
+
+/// Kernel tests: `tests/kernel_*.rs`, run inside the VM.
+const KERNEL_PREFIX: &str = "kernel_";
+/// Tests of the VM lane itself: `tests/vm_*.rs`, run on the host, each booting VMs.
+const VM_PREFIX: &str = "vm_";
+
+/// Which parts of the suite to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The VM the kernel tests run in.
+    pub vm: vm::Options,
+    /// Run fmt, clippy and the host tests.
+    pub host: bool,
+    /// Run the kernel tests and the VM lane's own tests.
+    pub kernel: bool,
+}
+
+/// Parses `[--kernel 6.1|6.12] [--timeout SECS] [--no-vm | --vm-only]`.
+pub fn parse_args(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        vm: vm::Options::default(),
+        host: true,
+        kernel: true,
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = |flag: &str| {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| Error::Usage(format!("{flag} needs a value")))
+        };
+        match arg.as_str() {
+            "--kernel" => options.vm.kernel = value("--kernel")?.parse()?,
+            "--timeout" => options.vm.timeout = vm::parse_timeout(&value("--timeout")?)?,
+            "--no-vm" => options.kernel = false,
+            "--vm-only" => options.host = false,
+            other => return Err(Error::Usage(format!("unknown option {other} for `test`"))),
+        }
+    }
+    if !options.host && !options.kernel {
+        return Err(Error::Usage(
+            "--no-vm and --vm-only exclude each other".into(),
+        ));
+    }
+    Ok(options)
+}
+
+/// A finished step of the run, for the summary.
+struct Step {
+    name: String,
+    time: Duration,
+    counts: Option<Counts>,
+}
+
+/// Runs the suite; returns 0 when everything passed and 1 otherwise.
+pub fn run(options: &Options) -> Result<i32> {
+    let root = crate::workspace_root();
+    let mut steps = Vec::new();
+    if options.host {
+        check(
+            &mut steps,
+            "cargo fmt --check",
+            cargo(&root).args(["fmt", "--all", "--check"]),
+        )?;
+        check(
+            &mut steps,
+            "cargo clippy",
+            // With the kernel tests compiled in, so that they are linted too.
+            cargo(&root).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--features",
+                "kernel-tests",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
+        let started = Instant::now();
+        let counts = stream_tests(cargo(&root).args(["test", "--workspace"]))?;
+        steps.push(Step {
+            name: "host tests".into(),
+            time: started.elapsed(),
+            counts: Some(counts),
+        });
+    }
+    if options.kernel {
+        let started = Instant::now();
+        let built = build_kernel_tests(&root)?;
+        steps.push(Step {
+            name: "build --features kernel-tests".into(),
+            time: started.elapsed(),
+            counts: None,
+        });
+        let kernel: Vec<TestBinary> = artifacts::test_binaries(&built, KERNEL_PREFIX)?;
+        let started = Instant::now();
+        let counts = run_in_vm(&options.vm, &kernel, &root)?;
+        steps.push(Step {
+            name: format!("kernel tests (VM, {}, 1 boot)", options.vm.kernel),
+            time: started.elapsed(),
+            counts: Some(counts),
+        });
+        let started = Instant::now();
+        let mut counts = Counts::default();
+        for binary in artifacts::test_binaries(&built, VM_PREFIX)? {
+            counts += run_on_host(&binary)?;
+        }
+        steps.push(Step {
+            name: "VM lane tests (host, boot VMs)".into(),
+            time: started.elapsed(),
+            counts: Some(counts),
+        });
+    }
+    Ok(summarize(&steps))
+}
+
+/// Runs a check that must pass, such as fmt or clippy.
+fn check(steps: &mut Vec<Step>, name: &str, command: &mut Command) -> Result<()> {
+    let started = Instant::now();
+    eprintln!("xtask: {}", host::describe(command));
+    if !command
+        .status()
+        .map_err(|e| host::spawn_error(command, e))?
+        .success()
+    {
+        return Err(Error::Failed(format!(
+            "`{}` failed; fix it before the tests run",
+            host::describe(command)
+        )));
+    }
+    steps.push(Step {
+        name: name.into(),
+        time: started.elapsed(),
+        counts: None,
+    });
+    Ok(())
+}
+
+/// Runs a libtest command with its stdout streamed through, and tallies its results; a
+/// failure without a failing test (a build error, a crash) counts as one failed test.
+fn stream_tests(command: &mut Command) -> Result<Counts> {
+    eprintln!("xtask: {}", host::describe(command));
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| host::spawn_error(command, e))?;
+    let mut output = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(Error::io("reading test output"))?;
+            println!("{line}");
+            output.push_str(&line);
+            output.push('\n');
+        }
+    }
+    let status = child.wait().map_err(Error::io("waiting for the tests"))?;
+    let mut counts = Counts::tally(&output);
+    if !status.success() && counts.failed == 0 {
+        counts.failed += 1;
+    }
+    Ok(counts)
+}
+
+/// Builds every test with the kernel-tests feature and returns cargo's JSON messages.
+fn build_kernel_tests(root: &Path) -> Result<String> {
+    let mut command = cargo(root);
+    command.args([
+        "test",
+        "--workspace",
+        "--features",
+        "kernel-tests",
+        "--no-run",
+        "--message-format=json",
+    ]);
+    eprintln!("xtask: {}", host::describe(&command));
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| host::spawn_error(&command, e))?;
+    if !output.status.success() {
+        return Err(Error::Failed("building the kernel tests failed".into()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Runs all kernel test binaries in one VM boot.
+fn run_in_vm(options: &vm::Options, binaries: &[TestBinary], root: &Path) -> Result<Counts> {
+    let mut counts = Counts::default();
+    if binaries.is_empty() {
+        return Ok(counts);
+    }
+    let names: Vec<&str> = binaries.iter().map(|b| b.name.as_str()).collect();
+    eprintln!("xtask: running in the VM: {}", names.join(" "));
+    let command = [
+        "sh".to_string(),
+        "-c".to_string(),
+        kernel_lane::script(binaries),
+    ];
+    let outcome = vm::run(options, root, &command, true)?;
+    for result in kernel_lane::results(binaries, &String::from_utf8_lossy(&outcome.stdout)) {
+        let effective = result.effective_counts();
+        if effective != result.counts {
+            eprintln!(
+                "xtask: {} ended with {} without reporting a failed test",
+                result.name,
+                result
+                    .code
+                    .map_or("no exit code (the VM stopped)".into(), |c| format!(
+                        "exit code {c}"
+                    ))
+            );
+        }
+        counts += effective;
+    }
+    Ok(counts)
+}
+
+/// Runs a test binary on the host from its package directory, as cargo would.
+fn run_on_host(binary: &TestBinary) -> Result<Counts> {
+    stream_tests(
+        Command::new(&binary.executable)
+            .current_dir(&binary.package_dir)
+            .env("CARGO_MANIFEST_DIR", &binary.package_dir),
+    )
+}
+
+/// Prints the summary; returns the exit code.
+fn summarize(steps: &[Step]) -> i32 {
+    let mut total = Counts::default();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "\nxtask test summary:");
+    for step in steps {
+        let counts = step.counts.map_or(String::new(), |c| {
+            format!(
+                "{} ran, {} passed, {} failed, {} ignored",
+                c.ran(),
+                c.passed,
+                c.failed,
+                c.ignored
+            )
+        });
+        let _ = writeln!(
+            out,
+            "  {:<36} {:>7.1} s  {counts}",
+            step.name,
+            step.time.as_secs_f64()
+        );
+        total += step.counts.unwrap_or_default();
+    }
+    let _ = writeln!(out, "{} passed, {} failed", total.passed, total.failed);
+    i32::from(total.failed > 0)
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_lane_selection() {
+        let options = parse_args(&args("--kernel 6.12 --vm-only")).unwrap();
+        assert_eq!(options.vm.kernel, vm::Series::V6_12);
+        assert!(!options.host && options.kernel);
+        let options = parse_args(&[]).unwrap();
+        assert!(options.host && options.kernel);
+        assert!(parse_args(&args("--no-vm --vm-only")).is_err());
+        assert!(parse_args(&args("--fast")).is_err());
+    }
+
+    #[test]
+    fn summary_fails_when_any_test_failed() {
+        let step = |failed| Step {
+            name: "x".into(),
+            time: Duration::ZERO,
+            counts: Some(Counts {
+                passed: 1,
+                failed,
+                ignored: 0,
+            }),
+        };
+        assert_eq!(summarize(&[step(0), step(0)]), 0);
+        assert_eq!(summarize(&[step(0), step(2)]), 1);
+    }
+}

@@ -1,0 +1,58 @@
+//! Boots of the VM lane seen from the host: exit codes, output, timeouts, both kernels.
+//! Each test boots a VM (about 10 s); `cargo xtask test` runs them on the host.
+#![cfg(feature = "kernel-tests")]
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn xtask_vm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("vm")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn exit_code_stdout_and_stderr_reach_the_host_separately() {
+    let out = xtask_vm(&["--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "err\n");
+}
+
+#[test]
+fn a_hanging_guest_times_out() {
+    let started = Instant::now();
+    let out = xtask_vm(&["--timeout", "5", "--", "sleep", "600"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(124), "stderr: {stderr}");
+    assert!(
+        stderr.contains("did not finish within 5 s"),
+        "stderr: {stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn kernel_6_12_boots_and_loads_ip_vs() {
+    let out = xtask_vm(&[
+        "--kernel",
+        "6.12",
+        "--",
+        "sh",
+        "-c",
+        "uname -r && modprobe ip_vs && cat /proc/net/ip_vs",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(stdout.starts_with("6.12."), "stdout: {stdout}");
+    assert!(
+        stdout.contains("IP Virtual Server version"),
+        "stdout: {stdout}"
+    );
+}
