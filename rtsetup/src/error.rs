@@ -67,6 +67,8 @@ pub enum Place {
     Named(String),
     /// The registry of named namespaces, `/run/netns`.
     Registry,
+    /// The filesystem, for files that belong to no namespace.
+    Filesystem,
 }
 
 impl fmt::Display for Place {
@@ -75,6 +77,7 @@ impl fmt::Display for Place {
             Place::Current => f.write_str("the current namespace"),
             Place::Named(name) => write!(f, "namespace {name}"),
             Place::Registry => f.write_str(crate::netns::NETNS_RUN_DIR),
+            Place::Filesystem => f.write_str("the filesystem"),
         }
     }
 }

@@ -76,10 +76,9 @@ fn fetch(addr: SocketAddr) -> io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    write!(
-        stream,
-        "GET / HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: rtsetup\r\n\r\n"
-    )?;
+    // One write, one segment: write! would send each formatted piece on its own.
+    let request = format!("GET / HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: rtsetup\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut reply = Vec::new();
     stream.take(1 << 20).read_to_end(&mut reply)?;
     parse_response(&reply)

@@ -1,7 +1,5 @@
 //! Scratch namespaces for host tests: unique names, deleted on drop.
 
-#![allow(dead_code)] // each test file uses a different part of this module
-
 use rtsetup::{Netns, Rtnl};
 
 /// Named namespaces that belong to one test and vanish with it (their veths with them).

@@ -14,6 +14,9 @@
 mod check;
 mod down;
 pub mod ipvs;
+mod live;
+mod path;
+mod report;
 mod responder;
 mod state;
 mod topology;
@@ -21,10 +24,10 @@ mod up;
 mod verify;
 
 pub use check::{check_real_server, Check};
+pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;
 pub use topology::{Host, HostLink, Mode, Role, Topology};
-pub use verify::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 
 use crate::error::Result;
 use crate::netns::Netns;

@@ -56,7 +56,12 @@ impl StateDir {
     }
 
     pub(crate) fn error(&self, action: &'static str, path: &Path, e: io::Error) -> Error {
-        Error::from_io(action, Object::File(path.to_path_buf()), Place::Current, e)
+        Error::from_io(
+            action,
+            Object::File(path.to_path_buf()),
+            Place::Filesystem,
+            e,
+        )
     }
 
     fn topology_file(&self) -> PathBuf {

@@ -333,6 +333,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_lab_files_parse() {
+        let dsr = Topology::from_toml(include_str!("../../labs/dsr.toml")).unwrap();
+        assert_eq!(dsr, Topology::walkthrough(1, "rr").unwrap());
+        let nat = Topology::from_toml(include_str!("../../labs/nat.toml")).unwrap();
+        assert_eq!((nat.mode, nat.real_servers().count()), (Mode::Masq, 2));
+        let tun = Topology::from_toml(include_str!("../../labs/tunnel.toml")).unwrap();
+        assert_eq!((tun.mode, tun.real_servers().count()), (Mode::Tunnel, 2));
+    }
+
+    #[test]
     fn toml_round_trips_and_is_validated() {
         let lab = Topology::walkthrough(2, "wlc").unwrap();
         assert_eq!(Topology::from_toml(&lab.to_toml()).unwrap(), lab);

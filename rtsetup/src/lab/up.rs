@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ipnet::IpNet;
 use crate::lab::topology::{Host, Mode, Role};
 use crate::lab::{ipvs, responder, Lab};
@@ -19,7 +19,20 @@ impl Lab {
     /// the `rtsetup` binary itself).
     ///
     /// The topology is saved first, so [`Lab::down`] can undo a run that failed halfway.
+    /// A lab of the same name that is up with another topology is an error: take it down
+    /// first, so nothing of it is left behind.
     pub fn up(&self, responder_exe: &Path) -> Result<()> {
+        if let Some(saved) = self.state.load_topology()? {
+            if saved != self.topology {
+                return Err(Error::Invalid {
+                    what: "lab",
+                    reason: format!(
+                        "lab {} is already up with another topology; run `rtsetup lab down` first",
+                        self.topology.name
+                    ),
+                });
+            }
+        }
         self.state.save_topology(&self.topology)?;
         let mut root = Rtnl::open(&self.root)?;
         for bridge in &self.topology.bridges {

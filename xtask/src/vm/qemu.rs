@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -32,32 +33,22 @@ pub struct Boot<'a> {
     pub run_dir: &'a Path,
     /// How long the whole boot may take.
     pub timeout: Duration,
-    /// Whether to keep a copy of the job's stdout besides streaming it.
-    pub keep_stdout: bool,
+    /// Where to copy the job's stdout besides streaming it, if anywhere.
+    pub transcript: Option<Transcript>,
 }
 
-/// How a job ended.
-#[derive(Debug)]
-pub struct Outcome {
-    /// The job's exit code.
-    pub code: i32,
-    /// A copy of the job's stdout, when it was asked for.
-    pub stdout: Vec<u8>,
-}
+/// A copy of a job's stdout, filled as the output arrives, so that it survives a guest that
+/// times out or dies.
+pub type Transcript = Arc<Mutex<Vec<u8>>>;
 
 impl Boot<'_> {
-    /// Boots the guest, streams the job's stdout and stderr to ours, and returns how the job
-    /// ended.
-    pub fn run(&self) -> Result<Outcome> {
+    /// Boots the guest, streams the job's stdout and stderr to ours, and returns the job's
+    /// exit code.
+    pub fn run(&self) -> Result<i32> {
         let streams = [
-            (
-                "stdout",
-                Relay::Stdout {
-                    keep: self.keep_stdout,
-                },
-            ),
+            ("stdout", Relay::Stdout(self.transcript.clone())),
             ("stderr", Relay::Stderr),
-            ("status", Relay::Keep),
+            ("status", Relay::Status),
         ];
         let mut listeners = Vec::new();
         for (name, relay) in streams {
@@ -83,10 +74,10 @@ impl Boot<'_> {
             }
         };
         let status = wait_until(&mut child, started + self.timeout)?;
-        let mut outputs = relays
-            .into_iter()
-            .map(|relay| relay.join().unwrap_or_default());
-        let (stdout, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
+        let mut status_text = Vec::new();
+        for relay in relays {
+            status_text.extend(relay.join().unwrap_or_default());
+        }
         let console_tail = || self.console_tail();
         let Some(status) = status else {
             return Err(Error::Timeout {
@@ -94,14 +85,10 @@ impl Boot<'_> {
                 console_tail: console_tail(),
             });
         };
-        let text = String::from_utf8_lossy(&status_text.unwrap_or_default()).into_owned();
-        let code = text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
+        let text = String::from_utf8_lossy(&status_text).into_owned();
+        text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
             status,
             console_tail: console_tail(),
-        })?;
-        Ok(Outcome {
-            code,
-            stdout: stdout.unwrap_or_default(),
         })
     }
 
@@ -174,15 +161,13 @@ impl Boot<'_> {
 }
 
 /// Where a guest port's bytes go.
-#[derive(Clone, Copy)]
 enum Relay {
-    /// To our stdout, and kept as well when `keep` is set.
-    Stdout {
-        keep: bool,
-    },
+    /// To our stdout, and to the transcript if there is one.
+    Stdout(Option<Transcript>),
+    /// To our stderr.
     Stderr,
-    /// Collected and returned.
-    Keep,
+    /// Collected and returned: the job's exit status.
+    Status,
 }
 
 /// Accepts QEMU's connection on every port (it connects while starting up) and starts
@@ -225,7 +210,8 @@ fn accept_all(
     Ok(relays)
 }
 
-/// Copies `stream` until EOF, flushing every chunk so output appears as it is produced.
+/// Copies `stream` until EOF, flushing every chunk so output appears as it is produced;
+/// returns what a [`Relay::Status`] collected.
 fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
     let mut kept = Vec::new();
     let mut buffer = [0u8; 8192];
@@ -235,13 +221,21 @@ fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
         }
         let chunk = &buffer[..n];
         // A closed stdout on our side must not stall the guest: keep draining.
-        if matches!(relay, Relay::Keep | Relay::Stdout { keep: true }) {
-            kept.extend_from_slice(chunk);
-        }
-        let _ = match relay {
-            Relay::Stdout { .. } => write_flush(&mut io::stdout().lock(), chunk),
+        let _ = match &relay {
+            Relay::Stdout(transcript) => {
+                if let Some(transcript) = transcript {
+                    transcript
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .extend_from_slice(chunk);
+                }
+                write_flush(&mut io::stdout().lock(), chunk)
+            }
             Relay::Stderr => write_flush(&mut io::stderr().lock(), chunk),
-            Relay::Keep => Ok(()),
+            Relay::Status => {
+                kept.extend_from_slice(chunk);
+                Ok(())
+            }
         };
     }
     kept

@@ -47,9 +47,15 @@ pub fn run(command: Command) -> Result<i32> {
             Ok(if report.ok() { 0 } else { 1 })
         }
         Command::Lab(LabCommand::Down { lab: choice }) => {
-            let lab = match existing_lab(&choice)? {
-                Some(lab) => lab,
-                None => Lab::new(Topology::walkthrough(choice.real_servers, "rr")?)?,
+            let lab = match &choice.topology {
+                Some(path) => Lab::new(read_topology(path)?)?,
+                // Unreadable state must not keep the walkthrough lab from coming down.
+                None => match Lab::saved(DEFAULT_LAB) {
+                    Ok(Some(lab)) => lab,
+                    Ok(None) | Err(_) => {
+                        Lab::new(Topology::walkthrough(choice.real_servers, "rr")?)?
+                    }
+                },
             };
             lab.down()?;
             println!("lab {} is down", lab.topology().name);
@@ -102,7 +108,7 @@ fn read_topology(path: &Path) -> Result<Topology> {
         Error::from_io(
             "read",
             rtsetup::Object::File(path.into()),
-            rtsetup::Place::Current,
+            rtsetup::Place::Filesystem,
             e,
         )
     })?;
