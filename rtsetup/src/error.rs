@@ -192,3 +192,47 @@ impl Error {
         matches!(self, Error::NotFound { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(errno: i32) -> Error {
+        Error::from_io(
+            "create",
+            Object::Veth("lb-veth0".into()),
+            Place::Named("lb".into()),
+            io::Error::from_raw_os_error(errno),
+        )
+    }
+
+    #[test]
+    fn errnos_map_to_variants_that_name_the_object() {
+        assert!(matches!(mapped(libc::EEXIST), Error::Exists { .. }));
+        let missing = mapped(libc::ENODEV);
+        assert!(missing.is_not_found());
+        assert_eq!(
+            missing.to_string(),
+            "veth lb-veth0 not found in namespace lb"
+        );
+        let denied = mapped(libc::EPERM);
+        assert!(matches!(
+            denied,
+            Error::Permission {
+                action: "create",
+                ..
+            }
+        ));
+        assert!(denied
+            .to_string()
+            .starts_with("permission denied to create veth lb-veth0 in namespace lb: run as root"));
+        let other = mapped(libc::EINVAL);
+        assert!(matches!(other, Error::System { .. }));
+        assert!(
+            other
+                .to_string()
+                .starts_with("cannot create veth lb-veth0 in namespace lb: "),
+            "{other}"
+        );
+    }
+}

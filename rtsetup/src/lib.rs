@@ -23,6 +23,8 @@
 //! # Ok::<(), rtsetup::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod address;
 pub mod capture;
 pub mod error;

@@ -24,6 +24,31 @@ fn namespaces_are_created_listed_and_deleted_idempotently() {
 }
 
 #[test]
+fn a_leftover_file_of_an_interrupted_create_is_reused_and_deleted() {
+    testkit::require_root();
+    let name = format!("rt{}-stale", std::process::id());
+    std::fs::create_dir_all(rtsetup::netns::NETNS_RUN_DIR).unwrap();
+    let path = std::path::Path::new(rtsetup::netns::NETNS_RUN_DIR).join(&name);
+    std::fs::write(&path, b"").unwrap();
+    assert!(!Netns::exists(&name), "a plain file is not a namespace");
+    let created = Netns::create(&name);
+    let usable = created.as_ref().map(|netns| netns.run(|| ()).is_ok());
+    let deleted = Netns::delete(&name);
+    assert!(
+        usable.unwrap(),
+        "the namespace made over the leftover cannot be entered"
+    );
+    assert!(deleted.unwrap());
+    assert!(!path.exists());
+    std::fs::write(&path, b"").unwrap();
+    assert!(
+        Netns::delete(&name).unwrap(),
+        "a leftover file alone is deleted too"
+    );
+    assert!(!path.exists());
+}
+
+#[test]
 fn namespaces_are_shared_with_iproute2() {
     let (_scratch, ns) = Scratch::new("ip", &["a"]);
     let ours = ns[0].name().unwrap();

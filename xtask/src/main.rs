@@ -1,7 +1,10 @@
 //! `cargo xtask`: the project's developer tasks.
 //!
-//! `cargo xtask vm` runs a command as root in a throwaway VM with a real Debian kernel that has
-//! IPVS; see docs/testing.md.
+//! - `demo`: the project's main job, end to end.
+//! - `test`: everything a contributor must pass, host lane and kernel lane.
+//! - `vm`: runs a command as root in a throwaway VM with a real Debian kernel that has IPVS.
+//!
+//! See docs/testing.md.
 
 mod bench;
 mod demo;

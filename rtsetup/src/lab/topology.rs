@@ -284,6 +284,19 @@ impl Topology {
                 }
             }
         }
+        if let Some(host) = self
+            .hosts
+            .iter()
+            .find(|h| h.links.iter().any(|l| l.address.addr() == self.vip))
+        {
+            return invalid(format!(
+                "the VIP {} is also the address of host {}",
+                self.vip, host.name
+            ));
+        }
+        if self.port == 0 {
+            return invalid("port 0 is not a TCP port a client can connect to".into());
+        }
         if self.mode == Mode::Route {
             let director = self.director().links[0].address;
             for rs in self.real_servers() {
@@ -353,9 +366,13 @@ mod tests {
             err.contains("direct routing needs real server ap1"),
             "{err}"
         );
-        let mut long = lab;
+        let mut long = lab.clone();
         long.hosts[0].name = "a-very-long-name".into();
         assert!(long.validate().is_err());
+        let mut clash = lab;
+        clash.hosts[1].links[0].address = "192.168.0.10/24".parse().unwrap();
+        let err = clash.validate().unwrap_err().to_string();
+        assert!(err.contains("also the address of host lb"), "{err}");
         assert!(Topology::from_toml("name = 1").is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! `cargo xtask vm`: run a command as root in a throwaway VM with a real Debian kernel.
 
+mod image;
 mod initramfs;
 mod job;
-pub mod kernel;
+mod kernel;
 mod qemu;
 
 use std::fs;
@@ -106,6 +107,7 @@ pub fn run(
     host::ensure_packages(PACKAGES)?;
     let kernel = kernel::prepare(options.kernel)?;
     let initramfs = initramfs::prepare(&kernel)?;
+    let image = image::bootable(&kernel)?;
     let run_dir = RunDir::create()?;
     let mut env: Vec<(String, String)> = job::PASSED_THROUGH
         .iter()
@@ -118,6 +120,7 @@ pub fn run(
     let libdir = library_dir()?;
     let boot = qemu::Boot {
         kernel: &kernel,
+        image: &image,
         initramfs: &initramfs,
         job: &job,
         libdir: &libdir,

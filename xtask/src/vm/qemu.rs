@@ -23,6 +23,8 @@ const CONSOLE_TAIL_LINES: usize = 40;
 pub struct Boot<'a> {
     /// The kernel to boot.
     pub kernel: &'a Kernel,
+    /// Its image file, compressed or not.
+    pub image: &'a Path,
     /// Its initramfs.
     pub initramfs: &'a Path,
     /// The job script, on the host filesystem.
@@ -114,7 +116,7 @@ impl Boot<'_> {
             .args(["-accel", "tcg,thread=multi", "-cpu", "max"])
             .args(["-smp", &CPUS.to_string(), "-m", &MEMORY_MIB.to_string()])
             .arg("-kernel")
-            .arg(&self.kernel.vmlinuz)
+            .arg(self.image)
             .arg("-initrd")
             .arg(self.initramfs)
             .args(["-append", &append])
