@@ -763,3 +763,18 @@ fn host_and_service_names_and_their_truncation() {
         "the private /etc/hosts is in use:\n{listed}"
     );
 }
+
+#[test]
+fn unprivileged_callers() {
+    testkit::kernel_test();
+    assert_same(&[(
+        "non-root",
+        vec![
+            workspace_tests::as_nobody("-Ln"),
+            workspace_tests::as_nobody("-A -t 10.0.0.1:80"),
+            workspace_tests::as_nobody("-h"),
+            workspace_tests::as_nobody("--bogus"),
+            workspace_tests::as_nobody(""),
+        ],
+    )]);
+}
