@@ -15,7 +15,6 @@ fn with_listings(lines: &[&str]) -> Vec<Step> {
         "-Ln",
         "-L",
         "-Sn",
-        "-S",
         "-Ln --stats",
         "-Ln --rate",
         "-Ln --thresholds",
@@ -24,7 +23,6 @@ fn with_listings(lines: &[&str]) -> Vec<Step> {
         "-Ln --persistent-conn",
         "-Ln --tun-info",
         "-Ln --exact --stats",
-        "-Ln --exact --rate",
     ]));
     all
 }
@@ -339,6 +337,9 @@ fn sort_order_with_wrapping_comparisons() {
         "-Ln --rate",
         "-Ln -t 10.0.0.9:80",
         "-Ln --tun-info",
+        "-Ln --nosort",
+        "-Sn --nosort",
+        "-Ln --nosort -t 10.0.0.9:80",
     ]);
     let report = workspace_tests::compare_in_one_namespace(
         "sort-wrapping",
