@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's developer tasks.
 //!
+//! - `bench`: ipvsadm against ipvsadm-rs and the library, in the VM (docs/performance.md).
 //! - `demo`: the project's main job, end to end.
 //! - `test`: everything a contributor must pass, host lane and kernel lane.
 //! - `vm`: runs a command as root in a throwaway VM with a real Debian kernel that has IPVS.
