@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
@@ -261,7 +261,53 @@ fn nat_mode_carries_tcp() {
     }
     server.join().expect("server");
     wait_for_conns(&lab, "10.0.2.2:9090", 3);
+    sip_through_nat(&lab);
     compare_listings(&lab);
+}
+
+/// A UDP SIP service with the sip persistence engine: the connection listing then has
+/// persistence templates with the engine's name and data (the Call-ID), the eleven-column
+/// form of `-c --persistent-conn`.
+fn sip_through_nat(lab: &Lab) {
+    lab.ipvsadm_rs(&format!("-A -u {VIP}:5060 -s rr -p 60 --pe sip"));
+    lab.ipvsadm_rs(&format!("-a -u {VIP}:5060 -r 10.0.2.2:5060 -m"));
+    let server_ns = format!("/run/netns/{}", lab.ns("server"));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let file = File::open(&server_ns).expect("namespace file");
+        // SAFETY: moves only this server thread into the namespace.
+        assert_eq!(
+            unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
+            0
+        );
+        let socket = UdpSocket::bind("10.0.2.2:5060").expect("bind");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        ready_tx.send(()).expect("ready");
+        let mut buf = [0u8; 512];
+        let (n, from) = socket.recv_from(&mut buf).expect("receive SIP");
+        socket.send_to(&buf[..n], from).expect("answer SIP");
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("SIP server ready");
+    let echoed = lab.within("client", || {
+        let socket = UdpSocket::bind("0.0.0.0:0").expect("bind");
+        socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let invite = "OPTIONS sip:lb@10.0.9.100 SIP/2.0\r\nCall-ID: call-4711@client\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        socket.send_to(invite.as_bytes(), format!("{VIP}:5060")).expect("send SIP");
+        let mut buf = [0u8; 512];
+        let (n, _) = socket.recv_from(&mut buf).expect("SIP answer");
+        String::from_utf8_lossy(&buf[..n]).contains("call-4711@client")
+    });
+    server.join().expect("SIP server");
+    assert!(echoed, "the SIP request came back through the director");
+    let conns = lab.ipvsadm_rs("-Lnc --persistent-conn");
+    assert!(
+        conns.contains("sip ") && conns.contains("call-4711@client"),
+        "{conns}"
+    );
 }
 
 #[test]
