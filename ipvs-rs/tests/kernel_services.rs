@@ -206,3 +206,55 @@ fn streamed_dump_and_busy_handle() {
     assert_eq!(count, 1000);
     assert_ne!(first.key, ServiceKey::udp(v4(0, 0, 0, 0), 0));
 }
+
+/// The kernel's service dump resumes by position in a table shared by every namespace, so a
+/// writer in another namespace makes it repeat entries; the handle drops the repeats.
+#[test]
+fn dumps_never_repeat_while_another_namespace_writes() {
+    let ipvs = handle();
+    let keys: std::collections::BTreeSet<_> = (1..=300)
+        .map(|port| ServiceKey::tcp(v4(10, 7, 0, 1), port))
+        .collect();
+    for key in &keys {
+        ipvs.add_service(&Service::new(*key)).unwrap();
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            testkit::isolate_netns().unwrap();
+            let writer = ipvs_rs::Handle::new().unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for port in 1..=200 {
+                    writer
+                        .add_service(&Service::new(ServiceKey::udp(v4(10, 8, 0, 1), port)))
+                        .unwrap();
+                }
+                writer.flush().unwrap();
+            }
+        });
+        // Stops the writer even when an assertion below fails.
+        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(&stop);
+        for _ in 0..40 {
+            let listed: Vec<_> = ipvs
+                .services()
+                .unwrap()
+                .into_iter()
+                .map(|s| s.key)
+                .collect();
+            let unique: std::collections::BTreeSet<_> = listed.iter().copied().collect();
+            assert_eq!(unique.len(), listed.len(), "a service was listed twice");
+            assert!(
+                unique.is_subset(&keys),
+                "a service of another namespace was listed"
+            );
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(ipvs.services().unwrap().len(), keys.len());
+}

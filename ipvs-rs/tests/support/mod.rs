@@ -1,5 +1,8 @@
 //! Helpers shared by the kernel tests.
 
+// Every test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 use std::sync::Once;
@@ -42,7 +45,6 @@ pub fn v6(last: u16) -> IpAddr {
 }
 
 /// Runs the reference ipvsadm in the calling thread's namespace; returns its stdout.
-#[allow(dead_code)]
 pub fn ipvsadm(args: &[&str]) -> String {
     let out = Command::new(testkit::reference_ipvsadm())
         .args(args)
@@ -57,7 +59,6 @@ pub fn ipvsadm(args: &[&str]) -> String {
 }
 
 /// Runs a command (such as `ip`) in the calling thread's namespace and checks it succeeds.
-#[allow(dead_code)]
 pub fn run(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd)
         .args(args)
