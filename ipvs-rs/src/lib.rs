@@ -45,6 +45,7 @@ mod handle;
 mod model;
 mod module;
 mod netns;
+pub mod reconcile;
 mod request;
 mod socket;
 pub mod wire;

@@ -1,33 +1,32 @@
 //! `cargo xtask demo`: the project's main job, shown end to end.
 //!
-//! Until the DSR lab exists this is the IPVS smoke scenario of the walkthrough: one TCP
-//! service with one real server in Route (direct routing) mode, then a listing.
+//! The walkthrough's Direct Routing lab: `rtsetup lab up` builds it, `rtsetup lab verify`
+//! proves it with live HTTP requests and the captured packet path, `rtsetup lab down`
+//! removes it (also when a step fails).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::host;
 use crate::shell::quote;
 use crate::vm;
 
-/// A demo: shell commands, each echoed before it runs; the first failure stops it.
+/// A demo: shell commands, each echoed before it runs; the first failure stops it, and the
+/// cleanup command runs however the steps end. `$RTSETUP` is the rtsetup binary.
 struct Scenario {
     /// What the scenario shows, printed first.
     title: &'static str,
     /// The commands.
     steps: &'static [&'static str],
+    /// Run on exit, whatever happened.
+    cleanup: &'static str,
 }
 
-/// The walkthrough's service 192.168.0.10:80 with real server 192.168.0.3 in Route mode.
-const IPVS_SMOKE: Scenario = Scenario {
-    title: "IPVS smoke: a TCP service with one direct-routing real server (reference ipvsadm)",
-    steps: &[
-        // IPVS refuses real servers while lo is down ("address not unicast").
-        "ip link set lo up",
-        "ipvsadm -A -t 192.168.0.10:80 -s rr",
-        "ipvsadm -a -t 192.168.0.10:80 -r 192.168.0.3 -g",
-        "ipvsadm -L -n",
-    ],
+/// The walkthrough's lab end to end.
+const DSR_LAB: Scenario = Scenario {
+    title: "the walkthrough's IPVS Direct Routing lab, built, verified and removed by rtsetup",
+    steps: &["\"$RTSETUP\" lab up", "\"$RTSETUP\" lab verify"],
+    cleanup: "\"$RTSETUP\" lab down",
 };
 
 /// Where the demo runs.
@@ -56,9 +55,8 @@ pub fn parse_args(args: &[String]) -> Result<vm::Options> {
 
 /// Runs the demo on the host when its kernel has IPVS and we are root, else in the VM.
 pub fn run(options: &vm::Options, root: &Path) -> Result<i32> {
-    host::ensure_packages(&["ipvsadm", "iproute2"])?;
-    let scenario = &IPVS_SMOKE;
-    let script = script(scenario);
+    let scenario = &DSR_LAB;
+    let script = script(scenario, &build_rtsetup(root)?);
     println!("xtask demo: {}", scenario.title);
     match place() {
         Place::Host => {
@@ -84,14 +82,36 @@ pub fn run(options: &vm::Options, root: &Path) -> Result<i32> {
                 }
             );
             let command = ["sh".to_string(), "-c".to_string(), script];
-            Ok(vm::run(options, root, &command, false)?.code)
+            vm::run(options, root, &command, None)
         }
     }
 }
 
+/// Builds the rtsetup binary and returns its path.
+fn build_rtsetup(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    host::output(
+        std::process::Command::new(cargo)
+            .args(["build", "--quiet", "-p", "rtsetup"])
+            .current_dir(root),
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(root.join(target).join("debug").join("rtsetup"))
+}
+
 /// The shell script for a scenario.
-fn script(scenario: &Scenario) -> String {
-    let mut script = String::from("set -e\n");
+fn script(scenario: &Scenario, rtsetup: &Path) -> String {
+    let mut script = format!(
+        "set -e\nRTSETUP={}\ntrap {} EXIT\n",
+        quote(&rtsetup.to_string_lossy()),
+        quote(&format!(
+            "echo {}; {}",
+            quote(&format!("$ {}", scenario.cleanup)),
+            scenario.cleanup
+        ))
+    );
     for step in scenario.steps {
         script.push_str(&format!("echo {}\n{step}\n", quote(&format!("$ {step}"))));
     }
@@ -136,17 +156,22 @@ mod tests {
     fn script_echoes_each_step_and_stops_at_the_first_failure() {
         let scenario = Scenario {
             title: "t",
-            steps: &["echo one", "false", "echo never"],
+            steps: &["\"$RTSETUP\" one", "false", "echo never"],
+            cleanup: "echo cleanup",
         };
         let out = Command::new("sh")
             .arg("-c")
-            .arg(script(&scenario))
+            .arg(script(&scenario, Path::new("/bin/echo")))
             .output()
             .unwrap();
-        assert!(!out.status.success());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "the failing step's status is kept"
+        );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "$ echo one\none\n$ false\n"
+            "$ \"$RTSETUP\" one\none\n$ false\n$ echo cleanup\ncleanup\n"
         );
     }
 

@@ -47,6 +47,14 @@ pub enum Error {
     /// A path cannot be handed to the guest.
     #[error("path {0:?} cannot be passed to the VM: it must be absolute UTF-8 without whitespace")]
     GuestPath(String),
+    /// QEMU did not start the guest.
+    #[error("QEMU failed to start the VM: {reason}\nQEMU said:\n{log}")]
+    QemuStart {
+        /// What went wrong.
+        reason: String,
+        /// QEMU's own messages.
+        log: String,
+    },
     /// The guest did not finish in time.
     #[error(
         "the VM did not finish within {} s (guest hung or panicked; raise it with --timeout SECS)\n\

@@ -1,8 +1,13 @@
 //! `cargo xtask`: the project's developer tasks.
 //!
-//! `cargo xtask vm` runs a command as root in a throwaway VM with a real Debian kernel that has
-//! IPVS; see docs/testing.md.
+//! - `bench`: ipvsadm against ipvsadm-rs and the library, in the VM (docs/performance.md).
+//! - `demo`: the project's main job, end to end.
+//! - `test`: everything a contributor must pass, host lane and kernel lane.
+//! - `vm`: runs a command as root in a throwaway VM with a real Debian kernel that has IPVS.
+//!
+//! See docs/testing.md.
 
+mod bench;
 mod demo;
 mod error;
 mod host;
@@ -28,7 +33,10 @@ commands:
       exits with CMD's exit code (124: the VM timed out, 125: the VM itself failed)
   test [--kernel 6.1|6.12] [--timeout SECS] [--no-vm | --vm-only]
       fmt, clippy and host tests, then the kernel tests (tests/kernel_*.rs) in one VM boot and
-      the VM lane's own tests (tests/vm_*.rs); ends with a `N passed, N failed` line";
+      the VM lane's own tests (tests/vm_*.rs); ends with a `N passed, N failed` line
+  bench [--sizes N,N,...] [--runs N] [--reconcile N] [--no-cli] [--kernel 6.1|6.12] [--timeout SECS]
+      ipvsadm 1.31 against ipvsadm-rs, and ipvs-rs's batched apply and reconcile, in the VM
+      (default: 1000,10000,50000 services x 4, 3 runs); see docs/performance.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = match std::env::args_os()
@@ -51,11 +59,17 @@ fn dispatch(args: &[String]) -> Result<i32> {
             let (options, command) = vm::parse_args(rest)?;
             let cwd =
                 std::env::current_dir().map_err(Error::io("reading the working directory"))?;
-            vm::run(&options, &cwd, &command, false).map(|outcome| outcome.code)
+            vm::run(&options, &cwd, &command, None)
         }
         Some((command, rest)) if command == "test" => test::run(&test::parse_args(rest)?),
         Some((command, rest)) if command == "demo" => {
             demo::run(&demo::parse_args(rest)?, &workspace_root())
+        }
+        Some((command, rest)) if command == "bench" => {
+            bench::run(&bench::parse_args(rest)?, &workspace_root())
+        }
+        Some((command, rest)) if command == "bench-guest" || command == "bench-worker" => {
+            bench::run_in_guest(command, rest)
         }
         Some((command, _)) if command == "help" || command == "--help" || command == "-h" => {
             println!("{USAGE}");

@@ -18,11 +18,32 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn exit_code_stdout_and_stderr_reach_the_host_separately() {
-    let out = xtask_vm(&["--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+fn exit_code_stdout_stderr_cwd_and_env_reach_the_guest_and_back() {
+    let out = xtask_vm(&[
+        "--env",
+        "XTASK_PROBE=a b",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$(pwd)|$HOME|$XTASK_PROBE\"; echo err >&2; exit 7",
+    ]);
     assert_eq!(out.status.code(), Some(7), "stderr: {}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "out\n");
+    // Cargo runs integration tests in the package directory; the guest command starts there too.
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(text(&out.stdout), format!("{}|/tmp|a b\n", cwd.display()));
     assert_eq!(text(&out.stderr), "err\n");
+}
+
+#[test]
+fn a_guest_kernel_panic_ends_the_vm_with_the_console_tail() {
+    let out = xtask_vm(&["--", "sh", "-c", "echo c >/proc/sysrq-trigger; sleep 600"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "stderr: {stderr}");
+    assert!(
+        stderr.contains("without reporting an exit status"),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("Kernel panic"), "stderr: {stderr}");
 }
 
 #[test]

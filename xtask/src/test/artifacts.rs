@@ -52,6 +52,7 @@ pub fn test_binaries(messages: &str, prefix: &str) -> Result<Vec<TestBinary>> {
             });
         }
     }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
 }
 

@@ -44,7 +44,6 @@ status=$(port ipvsrs.status)
 root=/newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot $root \
     || fail "cannot mount the host root over 9p"
-# Read the job before /tmp is covered: xtask may have written it to the host's /tmp.
 cp "$root$job" /job || fail "cannot read the job $job"
 
 mount -t proc proc $root/proc
@@ -58,14 +57,19 @@ mount -t tmpfs tmpfs $root/dev/shm
 # directory makes one without writing to the host.
 mkdir -p /overlay
 mount -t tmpfs tmpfs /overlay
-mkdir -p /overlay/upper /overlay/work
-mount -t overlay overlay -o "lowerdir=$root$libdir,upperdir=/overlay/upper,workdir=/overlay/work" \
+mkdir -p /overlay/lib/upper /overlay/lib/work
+mount -t overlay overlay -o "lowerdir=$root$libdir,upperdir=/overlay/lib/upper,workdir=/overlay/lib/work" \
     "$root$libdir" || fail "cannot overlay $libdir"
 release=$(uname -r)
 mkdir -p "$root$libdir/modules/$release"
 mount --bind "$root$modules" "$root$libdir/modules/$release" || fail "cannot mount the modules"
 
-mount -t tmpfs -o mode=1777 tmpfs $root/tmp
+# /tmp is writable but starts with the host's /tmp visible (copy-on-write, in memory), so a
+# workspace or a job file under the host's /tmp still works.
+mkdir -p /overlay/tmp/upper /overlay/tmp/work
+chmod 1777 /overlay/tmp/upper
+mount -t overlay overlay -o "lowerdir=$root/tmp,upperdir=/overlay/tmp/upper,workdir=/overlay/tmp/work" \
+    $root/tmp || fail "cannot overlay /tmp"
 mount -t tmpfs -o mode=755 tmpfs $root/run
 mkdir -p $root/run/ipvs-rs-vm
 cp /job $root/run/ipvs-rs-vm/job

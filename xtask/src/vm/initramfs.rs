@@ -67,6 +67,8 @@ fn load_order(listing: &str) -> Vec<PathBuf> {
 
 fn build(modules: &[PathBuf], path: &Path) -> Result<()> {
     let staging = path.with_extension(format!("staging-{}", std::process::id()));
+    // Private to this process: concurrent runs may build the same initramfs.
+    let partial = PathBuf::from(format!("{}.cpio", staging.display()));
     let _ = fs::remove_dir_all(&staging);
     let result = (|| {
         for dir in ["bin", "modules", "proc", "sys", "dev", "newroot"] {
@@ -83,11 +85,11 @@ fn build(modules: &[PathBuf], path: &Path) -> Result<()> {
             order.push('\n');
         }
         write(&staging.join("modules/order"), order.as_bytes())?;
-        archive(&staging, &path.with_extension("cpio.partial"))?;
-        fs::rename(path.with_extension("cpio.partial"), path)
-            .map_err(Error::io(format!("creating {}", path.display())))
+        archive(&staging, &partial)?;
+        fs::rename(&partial, path).map_err(Error::io(format!("creating {}", path.display())))
     })();
     let _ = fs::remove_dir_all(&staging);
+    let _ = fs::remove_file(&partial);
     result
 }
 
@@ -97,7 +99,10 @@ fn install_module(module: &Path, dir: &Path) -> Result<String> {
     let name = module
         .file_name()
         .and_then(|name| name.to_str())
-        .ok_or_else(|| Error::GuestPath(module.display().to_string()))?;
+        .ok_or_else(|| Error::Io {
+            context: format!("reading the module name of {}", module.display()),
+            source: std::io::ErrorKind::InvalidData.into(),
+        })?;
     let (plain, decompressor) = match name.rsplit_once('.') {
         Some((stem, "xz")) => (stem, Some("xz")),
         Some((stem, "zst")) => (stem, Some("zstd")),

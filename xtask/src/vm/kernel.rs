@@ -89,12 +89,21 @@ pub fn cache_root() -> Result<PathBuf> {
 pub fn prepare(series: Series) -> Result<Kernel> {
     let root = cache_root()?;
     fs::create_dir_all(&root).map_err(Error::io(format!("creating {}", root.display())))?;
-    let (package, version) = match candidate(series) {
+    let found = candidate(series).or_else(|_| {
+        // Fresh machines often have no package lists yet.
+        host::output(Command::new("apt-get").args(["update", "-q"]))?;
+        candidate(series)
+    });
+    let (package, version) = match found {
         Ok(found) => found,
-        Err(_) => {
-            // Fresh machines often have no package lists yet.
-            host::output(Command::new("apt-get").args(["update", "-q"]))?;
-            candidate(series)?
+        Err(err) => {
+            // Offline, or apt unusable: a kernel of this series from an earlier run will do.
+            let dir = newest_cached(&root, series).ok_or(err)?;
+            eprintln!(
+                "xtask: apt cannot tell the current {series} kernel; using {}",
+                dir.display()
+            );
+            return load(&dir);
         }
     };
     let dir = root.join(format!("{package}_{version}"));
@@ -106,6 +115,17 @@ pub fn prepare(series: Series) -> Result<Kernel> {
         download(&package, &version, &root, &dir)?;
     }
     load(&dir)
+}
+
+/// The cached kernel of `series` with the greatest package name and version, if any.
+fn newest_cached(root: &Path, series: Series) -> Option<PathBuf> {
+    let prefix = format!("linux-image-{series}.");
+    fs::read_dir(root)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(&prefix) && name.contains('_'))
+        .max()
+        .map(|name| root.join(name))
 }
 
 /// The kernel package of `series` apt would install now, and its version.
@@ -192,7 +212,10 @@ fn load(dir: &Path) -> Result<Kernel> {
         .and_then(|name| name.to_str())
         .and_then(|name| name.strip_prefix("vmlinuz-"))
         .map(str::to_string)
-        .ok_or_else(|| Error::GuestPath(vmlinuz.display().to_string()))?;
+        .ok_or_else(|| Error::Io {
+            context: format!("reading the kernel release from {}", vmlinuz.display()),
+            source: std::io::ErrorKind::InvalidData.into(),
+        })?;
     Ok(Kernel {
         dir: dir.to_path_buf(),
         release,
@@ -241,6 +264,31 @@ mod tests {
             depends_target(depends, Series::V6_1).as_deref(),
             Some("linux-image-6.1.0-56-amd64")
         );
+    }
+
+    #[test]
+    fn newest_cached_matches_the_series_only() {
+        let root = std::env::temp_dir().join(format!("xtask-cache-{}", std::process::id()));
+        for dir in [
+            "linux-image-6.1.0-55-amd64_6.1.180-1",
+            "linux-image-6.1.0-56-amd64_6.1.192-2",
+            "linux-image-6.12.117+deb12-amd64_6.12.117-1~deb12u1",
+            ".staging-42",
+        ] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        let newest =
+            |series| newest_cached(&root, series).map(|p| p.file_name().unwrap().to_owned());
+        assert_eq!(
+            newest(Series::V6_1).unwrap(),
+            "linux-image-6.1.0-56-amd64_6.1.192-2"
+        );
+        assert_eq!(
+            newest(Series::V6_12).unwrap(),
+            "linux-image-6.12.117+deb12-amd64_6.12.117-1~deb12u1"
+        );
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(newest(Series::V6_1), None);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `cargo xtask vm`: run a command as root in a throwaway VM with a real Debian kernel.
 
+mod image;
 mod initramfs;
 mod job;
-pub mod kernel;
+mod kernel;
 mod qemu;
 
 use std::fs;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::host;
 pub use kernel::Series;
-pub use qemu::Outcome;
+pub use qemu::Transcript;
 
 /// Debian packages the lane needs on the host.
 const PACKAGES: &[&str] = &[
@@ -95,17 +96,18 @@ pub fn parse_timeout(text: &str) -> Result<Duration> {
         .ok_or_else(|| Error::Usage(format!("--timeout wants whole seconds, not {text:?}")))
 }
 
-/// Runs `command` in a fresh VM in directory `cwd`; returns how it ended, with a copy of its
-/// stdout if `keep_stdout` is set (it is streamed to ours either way).
+/// Runs `command` in a fresh VM in directory `cwd` and returns its exit code. Its stdout and
+/// stderr stream to ours; its stdout is also copied into `transcript` when one is given.
 pub fn run(
     options: &Options,
     cwd: &Path,
     command: &[String],
-    keep_stdout: bool,
-) -> Result<Outcome> {
+    transcript: Option<Transcript>,
+) -> Result<i32> {
     host::ensure_packages(PACKAGES)?;
     let kernel = kernel::prepare(options.kernel)?;
     let initramfs = initramfs::prepare(&kernel)?;
+    let image = image::bootable(&kernel)?;
     let run_dir = RunDir::create()?;
     let mut env: Vec<(String, String)> = job::PASSED_THROUGH
         .iter()
@@ -118,12 +120,13 @@ pub fn run(
     let libdir = library_dir()?;
     let boot = qemu::Boot {
         kernel: &kernel,
+        image: &image,
         initramfs: &initramfs,
         job: &job,
         libdir: &libdir,
         run_dir: run_dir.path(),
         timeout: options.timeout,
-        keep_stdout,
+        transcript,
     };
     boot.run()
 }

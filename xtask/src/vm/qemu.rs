@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ const CONSOLE_TAIL_LINES: usize = 40;
 pub struct Boot<'a> {
     /// The kernel to boot.
     pub kernel: &'a Kernel,
+    /// Its image file, compressed or not.
+    pub image: &'a Path,
     /// Its initramfs.
     pub initramfs: &'a Path,
     /// The job script, on the host filesystem.
@@ -32,32 +35,22 @@ pub struct Boot<'a> {
     pub run_dir: &'a Path,
     /// How long the whole boot may take.
     pub timeout: Duration,
-    /// Whether to keep a copy of the job's stdout besides streaming it.
-    pub keep_stdout: bool,
+    /// Where to copy the job's stdout besides streaming it, if anywhere.
+    pub transcript: Option<Transcript>,
 }
 
-/// How a job ended.
-#[derive(Debug)]
-pub struct Outcome {
-    /// The job's exit code.
-    pub code: i32,
-    /// A copy of the job's stdout, when it was asked for.
-    pub stdout: Vec<u8>,
-}
+/// A copy of a job's stdout, filled as the output arrives, so that it survives a guest that
+/// times out or dies.
+pub type Transcript = Arc<Mutex<Vec<u8>>>;
 
 impl Boot<'_> {
-    /// Boots the guest, streams the job's stdout and stderr to ours, and returns how the job
-    /// ended.
-    pub fn run(&self) -> Result<Outcome> {
+    /// Boots the guest, streams the job's stdout and stderr to ours, and returns the job's
+    /// exit code.
+    pub fn run(&self) -> Result<i32> {
         let streams = [
-            (
-                "stdout",
-                Relay::Stdout {
-                    keep: self.keep_stdout,
-                },
-            ),
+            ("stdout", Relay::Stdout(self.transcript.clone())),
             ("stderr", Relay::Stderr),
-            ("status", Relay::Keep),
+            ("status", Relay::Status),
         ];
         let mut listeners = Vec::new();
         for (name, relay) in streams {
@@ -73,17 +66,20 @@ impl Boot<'_> {
             .map_err(|e| crate::host::spawn_error(&command, e))?;
         let relays = match accept_all(&mut child, listeners, started + self.timeout) {
             Ok(relays) => relays,
-            Err(e) => {
+            Err(reason) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                return Err(Error::QemuStart {
+                    reason,
+                    log: self.qemu_log(),
+                });
             }
         };
         let status = wait_until(&mut child, started + self.timeout)?;
-        let mut outputs = relays
-            .into_iter()
-            .map(|relay| relay.join().unwrap_or_default());
-        let (stdout, _, status_text) = (outputs.next(), outputs.next(), outputs.next());
+        let mut status_text = Vec::new();
+        for relay in relays {
+            status_text.extend(relay.join().unwrap_or_default());
+        }
         let console_tail = || self.console_tail();
         let Some(status) = status else {
             return Err(Error::Timeout {
@@ -91,14 +87,10 @@ impl Boot<'_> {
                 console_tail: console_tail(),
             });
         };
-        let text = String::from_utf8_lossy(&status_text.unwrap_or_default()).into_owned();
-        let code = text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
+        let text = String::from_utf8_lossy(&status_text).into_owned();
+        text.trim().parse::<i32>().map_err(|_| Error::NoStatus {
             status,
             console_tail: console_tail(),
-        })?;
-        Ok(Outcome {
-            code,
-            stdout: stdout.unwrap_or_default(),
         })
     }
 
@@ -124,7 +116,7 @@ impl Boot<'_> {
             .args(["-accel", "tcg,thread=multi", "-cpu", "max"])
             .args(["-smp", &CPUS.to_string(), "-m", &MEMORY_MIB.to_string()])
             .arg("-kernel")
-            .arg(&self.kernel.vmlinuz)
+            .arg(self.image)
             .arg("-initrd")
             .arg(self.initramfs)
             .args(["-append", &append])
@@ -158,63 +150,70 @@ impl Boot<'_> {
 
     /// The last lines of the guest console and of QEMU's own messages.
     fn console_tail(&self) -> String {
-        let mut text = fs::read(self.console_log()).unwrap_or_default();
-        text.extend(fs::read(self.run_dir.join("qemu.log")).unwrap_or_default());
-        tail(&String::from_utf8_lossy(&text), CONSOLE_TAIL_LINES)
+        let console = fs::read(self.console_log()).unwrap_or_default();
+        let console = String::from_utf8_lossy(&console);
+        tail(&format!("{console}{}", self.qemu_log()), CONSOLE_TAIL_LINES)
+    }
+
+    /// What QEMU printed on its stderr.
+    fn qemu_log(&self) -> String {
+        let log = fs::read(self.run_dir.join("qemu.log")).unwrap_or_default();
+        String::from_utf8_lossy(&log).into_owned()
     }
 }
 
 /// Where a guest port's bytes go.
-#[derive(Clone, Copy)]
 enum Relay {
-    /// To our stdout, and kept as well when `keep` is set.
-    Stdout {
-        keep: bool,
-    },
+    /// To our stdout, and to the transcript if there is one.
+    Stdout(Option<Transcript>),
+    /// To our stderr.
     Stderr,
-    /// Collected and returned.
-    Keep,
+    /// Collected and returned: the job's exit status.
+    Status,
 }
 
 /// Accepts QEMU's connection on every port (it connects while starting up) and starts
-/// relaying each; fails if QEMU exits first.
+/// relaying each; says why not if QEMU exits or stalls first.
 fn accept_all(
     child: &mut Child,
     listeners: Vec<(&str, PathBuf, UnixListener, Relay)>,
     deadline: Instant,
-) -> Result<Vec<JoinHandle<Vec<u8>>>> {
+) -> Result<Vec<JoinHandle<Vec<u8>>>, String> {
     let mut relays = Vec::new();
     for (name, _, listener, relay) in listeners {
-        listener
-            .set_nonblocking(true)
-            .map_err(Error::io("configuring a listener"))?;
         let stream = loop {
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| format!("cannot poll the {name} port: {e}"))?;
             match listener.accept() {
                 Ok((stream, _)) => break stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(Error::io(format!("accepting the {name} port"))(e)),
+                Err(e) => return Err(format!("cannot accept the {name} port: {e}")),
             }
-            if let Some(status) = child.try_wait().map_err(Error::io("waiting for QEMU"))? {
-                return Err(Error::Failed(format!(
-                    "QEMU exited during start-up ({status}) before connecting the {name} port"
-                )));
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    return Err(format!(
+                        "it exited ({status}) before connecting the {name} port"
+                    ))
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("cannot wait for it: {e}")),
             }
             if Instant::now() > deadline {
-                return Err(Error::Failed(format!(
-                    "QEMU did not connect the {name} port"
-                )));
+                return Err(format!("it never connected the {name} port"));
             }
             thread::sleep(Duration::from_millis(10));
         };
         stream
             .set_nonblocking(false)
-            .map_err(Error::io("configuring a port"))?;
+            .map_err(|e| format!("cannot configure the {name} port: {e}"))?;
         relays.push(thread::spawn(move || relay_stream(stream, relay)));
     }
     Ok(relays)
 }
 
-/// Copies `stream` until EOF, flushing every chunk so output appears as it is produced.
+/// Copies `stream` until EOF, flushing every chunk so output appears as it is produced;
+/// returns what a [`Relay::Status`] collected.
 fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
     let mut kept = Vec::new();
     let mut buffer = [0u8; 8192];
@@ -224,13 +223,21 @@ fn relay_stream(mut stream: UnixStream, relay: Relay) -> Vec<u8> {
         }
         let chunk = &buffer[..n];
         // A closed stdout on our side must not stall the guest: keep draining.
-        if matches!(relay, Relay::Keep | Relay::Stdout { keep: true }) {
-            kept.extend_from_slice(chunk);
-        }
-        let _ = match relay {
-            Relay::Stdout { .. } => write_flush(&mut io::stdout().lock(), chunk),
+        let _ = match &relay {
+            Relay::Stdout(transcript) => {
+                if let Some(transcript) = transcript {
+                    transcript
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .extend_from_slice(chunk);
+                }
+                write_flush(&mut io::stdout().lock(), chunk)
+            }
             Relay::Stderr => write_flush(&mut io::stderr().lock(), chunk),
-            Relay::Keep => Ok(()),
+            Relay::Status => {
+                kept.extend_from_slice(chunk);
+                Ok(())
+            }
         };
     }
     kept

@@ -1,0 +1,105 @@
+//! Declarative reconcile: make the kernel's table match a desired state, within a scope.
+//!
+//! The caller describes the services and destinations it wants ([`Table`]) and the part of the
+//! kernel's table it owns ([`Scope`]); [`reconcile`] reads the kernel's table, computes the
+//! minimal [`Plan`] of adds, edits and deletes, applies it in batches
+//! ([`Handle::apply`]) and returns a typed [`Report`].
+//!
+//! ```no_run
+//! use ipvs_rs::reconcile::{self, Scope, Table};
+//! use ipvs_rs::{Destination, Handle, Scheduler, Service, ServiceKey};
+//! use std::net::Ipv4Addr;
+//!
+//! let ipvs = Handle::new()?;
+//! let mut desired = Table::new();
+//! for port in [80, 443] {
+//!     let svc = Service::new(ServiceKey::tcp(Ipv4Addr::new(10, 96, 0, 1), port))
+//!         .with_scheduler(Scheduler::RoundRobin);
+//!     let backends = (2..=4).map(|h| Destination::new(Ipv4Addr::new(10, 1, 0, h), port));
+//!     desired.insert(svc, backends);
+//! }
+//! // Own 10.96.0.0/12: services there that are not desired get deleted; nothing else is touched.
+//! let scope = Scope::prefix(Ipv4Addr::new(10, 96, 0, 0).into(), 12);
+//! let report = reconcile::reconcile(&ipvs, &desired, &scope)?;
+//! println!("{report}");
+//! for failure in &report.failures {
+//!     eprintln!("{}: {}", failure.change, failure.error);
+//! }
+//! # Ok::<(), ipvs_rs::Error>(())
+//! ```
+//!
+//! # What is compared
+//! Only what a caller sets: a service's scheduler, flags (not the kernel's own `HASHED`),
+//! persistence timeout, netmask and persistence engine; a destination's forwarding method
+//! (with its tunnel settings), weight and thresholds. A service or destination is edited only
+//! when one of these differs, so a second reconcile of the same state sends nothing. Counters
+//! and connection counts are ignored. Destinations are identified by address and port.
+//! A field the kernel does not report (tunnel settings before Linux 5.2) or normalises is
+//! seen as different on every run; the edit is harmless but shows up in every report.
+//!
+//! # Scope
+//! Desired services are always owned. Beyond them, by default ([`Scope::desired`]) nothing
+//! is: other tools share the table, and a service this caller did not ask for is never
+//! deleted. Widen the scope ([`Scope::keys`], [`Scope::prefix`], [`Scope::fwmarks`],
+//! [`Scope::matching`], [`Scope::all`]) to have services you dropped from the desired state
+//! deleted. Only the destinations of owned services are read.
+//!
+//! # Consistency
+//! IPVS dumps resume by index and carry no consistency flag (the kernel never sets
+//! `NLM_F_DUMP_INTR`): a dump that races with another writer can miss entries or show some
+//! twice. A missed entry only makes the plan try an add the kernel refuses, which the report
+//! attributes; a delete, though, must not rest on one dump. So every delete is re-verified
+//! just before the batch is sent: a service with a GET of that service, a destination with a
+//! fresh dump of its service's destinations (one per service, not per destination). Only what
+//! was present in both reads and is absent from the desired state is deleted; what the second
+//! read no longer shows is listed in [`Report::vanished`] and not sent.
+//!
+//! There are no transactions in IPVS: a batch is applied request by request, and a failed
+//! request does not undo the others. Each failure is reported with its own error in
+//! [`Report::failures`]; running the reconcile again retries what is still different.
+
+mod plan;
+mod report;
+mod scope;
+mod table;
+mod verify;
+
+pub use plan::{Change, Plan};
+pub use report::{Failure, Report};
+pub use scope::Scope;
+pub use table::{DestinationId, Entry, Table};
+
+use crate::{Batch, Handle, Result};
+
+/// Makes the kernel's table match `desired` within `scope`, and reports what changed.
+///
+/// It reads the kernel's table ([`Table::read`]), computes the [`Plan`], then [`apply`]s it.
+/// An `Err` means the first read failed and nothing was changed; errors of single changes
+/// are in the report.
+pub fn reconcile(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Report> {
+    Ok(apply(handle, plan(handle, desired, scope)?))
+}
+
+/// The plan [`reconcile`] would apply now, without applying it (a dry run).
+pub fn plan(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Plan> {
+    let current = Table::read(handle, scope, desired)?;
+    Ok(Plan::compute(&current, desired, scope))
+}
+
+/// Re-verifies the plan's deletes, then sends its changes in batches and reports the outcome
+/// of each.
+pub fn apply(handle: &Handle, plan: Plan) -> Report {
+    let mut report = Report::default();
+    let changes = verify::reverify(handle, plan.into_changes(), &mut report);
+    let mut batch = Batch::new();
+    for change in &changes {
+        change.push_to(&mut batch);
+    }
+    for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
+        match result {
+            Ok(()) => report.record(change),
+            Err(error) => report.fail(change, error),
+        }
+    }
+    report
+}

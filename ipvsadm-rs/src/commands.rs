@@ -1,0 +1,214 @@
+//! Running one parsed command line against the kernel.
+
+use std::io::Write;
+
+use crate::checks::opt;
+use crate::cmdline::{fmt, Parsed};
+use crate::conn::list_connections;
+use crate::entry::{Command, DAEMON_BACKUP, DAEMON_MASTER};
+use crate::error::{Error, Result};
+use crate::json;
+use crate::kernel::{self, message, Kernel, Op};
+use crate::listing::{service_entry, title, version_header, DestRow, ServiceRow};
+use crate::resolve::{ntop, AF_INET, AF_INET6};
+use crate::sort::{compare_services, merge_sort};
+
+/// Runs a kernel-changing or listing command; returns ipvsadm's result for the line
+/// (0, or -1 after printing a kernel error).
+pub fn execute(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<i32> {
+    let e = &p.entry;
+    let h = &k.handle;
+    let (op, result) = match e.cmd {
+        Command::List => {
+            list(k, p, out)?;
+            return Ok(0);
+        }
+        Command::Save => {
+            list_all(k, p.format | fmt::RULE, out)?;
+            return Ok(0);
+        }
+        Command::Flush => (Op::Other, h.flush()),
+        Command::Add => (
+            Op::AddService,
+            h.add_service(&kernel::to_kernel_service(&e.svc)),
+        ),
+        Command::Edit => (
+            Op::UpdateService,
+            h.update_service(&kernel::to_kernel_service(&e.svc)),
+        ),
+        Command::Delete => (Op::DeleteService, h.delete_service(&kernel::key_of(&e.svc))),
+        Command::Zero => {
+            let key = kernel::names_a_service(&e.svc).then(|| kernel::key_of(&e.svc));
+            (Op::Zero, h.zero(key.as_ref()))
+        }
+        Command::AddDest => (
+            Op::AddDest,
+            h.add_destination(&kernel::key_of(&e.svc), &kernel::to_kernel_dest(&e.dest)),
+        ),
+        Command::EditDest => (
+            Op::UpdateDest,
+            h.update_destination(&kernel::key_of(&e.svc), &kernel::to_kernel_dest(&e.dest)),
+        ),
+        Command::DeleteDest => (
+            Op::DeleteDest,
+            h.delete_destination(&kernel::key_of(&e.svc), &kernel::to_kernel_dest(&e.dest)),
+        ),
+        Command::Timeout => (
+            Op::Other,
+            h.set_timeouts(&kernel::to_kernel_timeouts(&e.timeouts)),
+        ),
+        Command::StartDaemon => (
+            Op::StartDaemon,
+            h.start_daemon(&kernel::to_kernel_daemon(&e.daemon)),
+        ),
+        Command::StopDaemon => {
+            let d = kernel::to_kernel_daemon(&e.daemon);
+            (Op::StopDaemon, h.stop_daemon(d.state))
+        }
+        Command::Restore | Command::None => return Ok(0),
+    };
+    match result {
+        Ok(()) => Ok(0),
+        Err(err) => {
+            let _ = out.flush();
+            eprintln!("{}", message(op, &err));
+            Ok(-1)
+        }
+    }
+}
+
+fn list(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {
+    if p.has(opt::JSON) {
+        return json::write_table(k, p, out);
+    }
+    if p.has(opt::CONNECTION) {
+        let (text, err) = list_connections(
+            p.format & fmt::NUMERIC != 0,
+            p.format & fmt::PERSISTENTCONN != 0,
+        );
+        out.write_all(text.as_bytes())?;
+        return err.map_or(Ok(()), Err);
+    }
+    if p.has(opt::SERVICE) {
+        return list_service(k, p, out);
+    }
+    if p.has(opt::TIMEOUT) {
+        let t = k
+            .handle
+            .timeouts()
+            .map_err(|_| Error::Listing(String::new()))?;
+        writeln!(
+            out,
+            "Timeout (tcp tcpfin udp): {} {} {}",
+            t.tcp as i32, t.tcp_fin as i32, t.udp as i32
+        )?;
+        return Ok(());
+    }
+    if p.has(opt::DAEMON) {
+        return list_daemons(k, out);
+    }
+    list_all(k, p.format, out)
+}
+
+fn list_daemons(k: &Kernel, out: &mut dyn Write) -> Result<()> {
+    let daemons = k
+        .handle
+        .daemons()
+        .map_err(|_| Error::Listing(String::new()))?;
+    for d in daemons.iter().take(2) {
+        let state = d.state.bits();
+        let kind = if state & DAEMON_MASTER != 0 {
+            "master"
+        } else if state & DAEMON_BACKUP != 0 {
+            "backup"
+        } else {
+            continue;
+        };
+        let mut line = format!(
+            "{kind} sync daemon (mcast={}, syncid={}",
+            d.interface, d.sync_id
+        );
+        if let Some(m) = d.sync_maxlen.filter(|m| *m != 0) {
+            line.push_str(&format!(", maxlen={m}"));
+        }
+        if let Some(group) = d.mcast_group {
+            let (af, raw) = match group {
+                std::net::IpAddr::V4(a) => {
+                    let mut raw = [0; 16];
+                    raw[..4].copy_from_slice(&a.octets());
+                    (AF_INET, raw)
+                }
+                std::net::IpAddr::V6(a) => (AF_INET6, a.octets()),
+            };
+            line.push_str(&format!(", group={}", ntop(af, &raw)));
+        }
+        if let Some(port) = d.mcast_port.filter(|p| *p != 0) {
+            line.push_str(&format!(", port={port}"));
+        }
+        if let Some(ttl) = d.mcast_ttl.filter(|t| *t != 0) {
+            line.push_str(&format!(", ttl={ttl}"));
+        }
+        writeln!(out, "{line})")?;
+    }
+    Ok(())
+}
+
+/// The real servers of a service, as listing rows.
+pub fn dest_rows(k: &Kernel, key: &ipvs_rs::ServiceKey) -> Result<Vec<DestRow>> {
+    let dests = k
+        .handle
+        .destinations(key)
+        .map_err(|e| Error::Listing(message(Op::GetDests, &e)))?;
+    Ok(dests.iter().map(kernel::dest_row).collect())
+}
+
+/// Every service, as listing rows, in ipvsadm's order unless `--nosort`.
+pub fn service_rows(k: &Kernel, format: u32) -> Result<Vec<(ipvs_rs::ServiceKey, ServiceRow)>> {
+    let services = k
+        .handle
+        .services()
+        .map_err(|e| Error::Listing(message(Op::GetServices, &e)))?;
+    let mut rows: Vec<(ipvs_rs::ServiceKey, ServiceRow)> = services
+        .iter()
+        .map(|s| (s.key, kernel::service_row(s)))
+        .collect();
+    if format & fmt::NOSORT == 0 {
+        merge_sort(
+            &mut rows,
+            &|a: &(ipvs_rs::ServiceKey, ServiceRow), b: &(ipvs_rs::ServiceKey, ServiceRow)| {
+                compare_services(&a.1.svc, &b.1.svc)
+            },
+        );
+    }
+    Ok(rows)
+}
+
+fn list_all(k: &Kernel, format: u32, out: &mut dyn Write) -> Result<()> {
+    if format & fmt::RULE == 0 {
+        out.write_all(version_header(k.info.version.code(), k.info.conn_table_size).as_bytes())?;
+    }
+    let rows = service_rows(k, format)?;
+    out.write_all(title(format).as_bytes())?;
+    for (key, row) in rows {
+        let mut dests = dest_rows(k, &key)?;
+        let mut text = String::new();
+        service_entry(&mut text, &row, &mut dests, format);
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn list_service(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {
+    let key = kernel::key_of(&p.entry.svc);
+    let svc = k
+        .handle
+        .service(&key)
+        .map_err(|e| Error::Listing(message(Op::GetService, &e)))?;
+    out.write_all(title(p.format).as_bytes())?;
+    let row = kernel::service_row(&svc);
+    let mut dests = dest_rows(k, &svc.key)?;
+    let mut text = String::new();
+    service_entry(&mut text, &row, &mut dests, p.format);
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Command-line syntax.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Network namespaces and the walkthrough's IPVS Direct Routing lab, in one command.
+#[derive(Debug, Parser)]
+#[command(name = "rtsetup", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build, prove and remove a lab.
+    #[command(subcommand)]
+    Lab(LabCommand),
+    /// The DSR doctor: check one real server's VIP and ARP sysctls.
+    #[command(name = "check-realserver")]
+    CheckRealServer {
+        /// The real server's network namespace.
+        #[arg(long)]
+        netns: String,
+        /// The virtual IP address it serves.
+        #[arg(long)]
+        vip: Ipv4Addr,
+        /// Print the evidence as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve HTTP 200 with NAME as the body (the lab's real servers run this).
+    #[command(name = "serve-http", hide = true)]
+    ServeHttp {
+        /// The body.
+        #[arg(long)]
+        name: String,
+        /// Address and port to listen on.
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab (the walkthrough's DSR lab unless --topology says otherwise).
+    Up {
+        #[command(flatten)]
+        lab: LabChoice,
+        /// IPVS scheduler of the walkthrough lab.
+        #[arg(long, default_value = "rr")]
+        scheduler: String,
+    },
+    /// Prove the lab works as its mode says, exiting non-zero with the cause when not.
+    Verify {
+        #[command(flatten)]
+        lab: LabChoice,
+        /// Print the evidence as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove everything `lab up` made.
+    Down {
+        #[command(flatten)]
+        lab: LabChoice,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LabChoice {
+    /// Real servers of the walkthrough lab: ap alone, or ap1..apN from 192.168.0.3 upwards.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub real_servers: u8,
+    /// A TOML topology file describing another lab (see docs/dsr-walkthrough.md).
+    #[arg(long, conflicts_with = "real_servers")]
+    pub topology: Option<PathBuf>,
+}

@@ -1,0 +1,68 @@
+//! Labs: the walkthrough's Direct Routing lab and other IPVS labs described by a
+//! [`Topology`], built ([`Lab::up`]), proven ([`Lab::verify`]) and removed ([`Lab::down`]).
+//!
+//! ```no_run
+//! use rtsetup::lab::{Lab, Topology};
+//! let lab = Lab::new(Topology::walkthrough(1, "rr")?)?;
+//! lab.up(&std::env::current_exe().unwrap())?;
+//! let report = lab.verify()?;
+//! assert!(report.ok(), "{:?}", report.failures().collect::<Vec<_>>());
+//! lab.down()?;
+//! # Ok::<(), rtsetup::Error>(())
+//! ```
+
+mod check;
+mod down;
+pub mod ipvs;
+mod live;
+mod path;
+mod report;
+mod responder;
+mod state;
+mod topology;
+mod up;
+mod verify;
+
+pub use check::{check_real_server, Check};
+pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
+pub use responder::SERVE_HTTP;
+pub use state::STATE_ROOT;
+pub use topology::{Host, HostLink, Mode, Role, Topology};
+
+use crate::error::Result;
+use crate::netns::Netns;
+use state::StateDir;
+
+/// A lab: its topology, the namespace its bridges live in, and its state directory.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    topology: Topology,
+    root: Netns,
+    state: StateDir,
+}
+
+impl Lab {
+    /// A lab whose bridges live in the caller's namespace. Validates the topology.
+    pub fn new(topology: Topology) -> Result<Lab> {
+        topology.validate()?;
+        let state = StateDir::for_lab(&topology.name);
+        Ok(Lab {
+            topology,
+            root: Netns::current(),
+            state,
+        })
+    }
+
+    /// The lab `lab up` last built under `name`, from its saved topology, if any.
+    pub fn saved(name: &str) -> Result<Option<Lab>> {
+        StateDir::for_lab(name)
+            .load_topology()?
+            .map(Lab::new)
+            .transpose()
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+}

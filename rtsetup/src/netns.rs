@@ -1,0 +1,366 @@
+//! Named network namespaces, compatible with iproute2's `ip netns`.
+//!
+//! A named namespace is a bind mount of a namespace file onto `/run/netns/NAME`, exactly as
+//! `ip netns add` makes it, so `ip netns exec NAME ...` works on namespaces made here and
+//! [`Netns::open`] works on namespaces made by `ip`.
+//!
+//! Network namespaces belong to threads, not processes. Everything here that must happen
+//! inside a namespace therefore runs on a short-lived helper thread that joins it with
+//! `setns(2)`, so the caller's own thread never changes namespace. Sockets keep the namespace
+//! they were created in, so a socket opened on such a thread (netlink, AF_PACKET, TCP) can be
+//! used from any thread afterwards.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
+
+use crate::error::{Error, Object, Place, Result};
+
+/// Where iproute2 keeps named network namespaces.
+pub const NETNS_RUN_DIR: &str = "/run/netns";
+
+/// A network namespace to work in: a named one under `/run/netns`, or the calling thread's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Netns {
+    name: Option<String>,
+}
+
+impl Netns {
+    /// The namespace of the calling thread at the time each operation runs.
+    pub fn current() -> Netns {
+        Netns { name: None }
+    }
+
+    /// Creates the named namespace, like `ip netns add NAME`. Creating a namespace that
+    /// already exists is not an error: the existing one is returned.
+    ///
+    /// ```no_run
+    /// let lb = rtsetup::Netns::create("lb")?;
+    /// assert_eq!(lb.name(), Some("lb"));
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn create(name: &str) -> Result<Netns> {
+        validate_name(name)?;
+        let path = path_of(name);
+        if is_namespace_file(&path) {
+            return Ok(Netns::named(name));
+        }
+        prepare_run_dir()?;
+        let object = || Object::Netns(name.to_string());
+        // A file left behind by an interrupted create is reused: it is only a mount point.
+        if let Err(e) = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o000)
+            .open(&path)
+        {
+            return Err(Error::from_io("create", object(), Place::Registry, e));
+        }
+        let bound = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> io::Result<()> {
+                    unshare(CloneFlags::CLONE_NEWNET)?;
+                    // /proc/self would name the thread group leader, not this thread.
+                    let own = format!("/proc/self/task/{}/ns/net", nix::unistd::gettid());
+                    mount(
+                        Some(own.as_str()),
+                        &path,
+                        None::<&str>,
+                        MsFlags::MS_BIND,
+                        None::<&str>,
+                    )?;
+                    Ok(())
+                })
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("namespace helper thread panicked")))
+        });
+        if let Err(e) = bound {
+            let _ = fs::remove_file(&path);
+            return Err(Error::from_io("create", object(), Place::Registry, e));
+        }
+        Ok(Netns::named(name))
+    }
+
+    /// Opens an existing named namespace (made by rtsetup or by `ip netns add`).
+    pub fn open(name: &str) -> Result<Netns> {
+        validate_name(name)?;
+        if is_namespace_file(&path_of(name)) {
+            Ok(Netns::named(name))
+        } else {
+            Err(Error::NotFound {
+                object: Object::Netns(name.to_string()),
+                place: Place::Registry,
+            })
+        }
+    }
+
+    /// True when the named namespace exists.
+    pub fn exists(name: &str) -> bool {
+        validate_name(name).is_ok() && is_namespace_file(&path_of(name))
+    }
+
+    /// Deletes the named namespace, like `ip netns delete NAME`: unmounts and removes its
+    /// file. Returns whether it existed; deleting a missing namespace is not an error.
+    ///
+    /// The namespace itself lives on while a process or a socket still uses it.
+    pub fn delete(name: &str) -> Result<bool> {
+        validate_name(name)?;
+        let path = path_of(name);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let object = || Object::Netns(name.to_string());
+        match umount2(&path, MntFlags::MNT_DETACH) {
+            // EINVAL: not a mount point, a leftover of an interrupted create.
+            Ok(()) | Err(nix::Error::EINVAL) => {}
+            Err(e) => {
+                return Err(Error::from_io(
+                    "delete",
+                    object(),
+                    Place::Registry,
+                    e.into(),
+                ))
+            }
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::from_io("delete", object(), Place::Registry, e)),
+        }
+    }
+
+    /// Names of all named namespaces, sorted, like `ip netns list`.
+    pub fn list() -> Result<Vec<String>> {
+        let entries = match fs::read_dir(NETNS_RUN_DIR) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::from_io(
+                    "list",
+                    Object::File(NETNS_RUN_DIR.into()),
+                    Place::Registry,
+                    e,
+                ))
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| is_namespace_file(&entry.path()))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The namespace's name, `None` for [`Netns::current`].
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where this namespace is, for messages.
+    pub fn place(&self) -> Place {
+        match &self.name {
+            Some(name) => Place::Named(name.clone()),
+            None => Place::Current,
+        }
+    }
+
+    /// Runs `f` on a dedicated thread inside this namespace and returns its result.
+    ///
+    /// The calling thread's namespace never changes. Sockets created in `f` stay in this
+    /// namespace wherever they are used later. A panic in `f` is resumed on the caller.
+    ///
+    /// ```no_run
+    /// let lb = rtsetup::Netns::open("lb")?;
+    /// let listener = lb.run(|| std::net::TcpListener::bind("0.0.0.0:8080"))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let fd = self.open_fd()?;
+        let place = self.place();
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(move || -> Result<T> {
+                if let Some(fd) = fd {
+                    setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| {
+                        Error::from_io("enter", self.object(), place.clone(), e.into())
+                    })?;
+                }
+                Ok(f())
+            });
+            match handle.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// A [`Command`] for `program` whose process starts inside this namespace (it joins it
+    /// with `setns` between fork and exec), like `ip netns exec NAME program`.
+    ///
+    /// ```no_run
+    /// let ap = rtsetup::Netns::open("ap")?;
+    /// let status = ap.command("true")?.status().expect("spawn");
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
+        let mut command = Command::new(program);
+        if let Some(fd) = self.open_fd()? {
+            let fd = Arc::new(fd);
+            // SAFETY: the closure only calls setns(2), which is async-signal-safe, and the
+            // descriptor it uses is owned by the closure, so it stays open for every spawn.
+            unsafe {
+                command.pre_exec(move || {
+                    setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
+                });
+            }
+        }
+        Ok(command)
+    }
+
+    fn named(name: &str) -> Netns {
+        Netns {
+            name: Some(name.to_string()),
+        }
+    }
+
+    fn object(&self) -> Object {
+        Object::Netns(self.name.clone().unwrap_or_else(|| "(current)".into()))
+    }
+
+    fn open_fd(&self) -> Result<Option<OwnedFd>> {
+        let Some(name) = &self.name else {
+            return Ok(None);
+        };
+        let path = path_of(name);
+        if !is_namespace_file(&path) {
+            return Err(Error::NotFound {
+                object: self.object(),
+                place: Place::Registry,
+            });
+        }
+        File::open(&path)
+            .map(|file| Some(OwnedFd::from(file)))
+            .map_err(|e| Error::from_io("open", self.object(), Place::Registry, e))
+    }
+}
+
+/// Runs `f` on a dedicated thread inside the named namespace; see [`Netns::run`].
+///
+/// ```no_run
+/// let links = rtsetup::in_netns("lb", || std::fs::read_to_string("/proc/thread-self/net/dev"))?;
+/// # Ok::<(), rtsetup::Error>(())
+/// ```
+pub fn in_netns<T, F>(name: &str, f: F) -> Result<T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    Netns::open(name)?.run(f)
+}
+
+fn path_of(name: &str) -> PathBuf {
+    Path::new(NETNS_RUN_DIR).join(name)
+}
+
+/// iproute2's rule: a file name in /run/netns, so no slash and not "." or "..".
+fn validate_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name.len() > 255 {
+        "it is longer than 255 bytes"
+    } else if name.contains('/') || name.contains('\0') {
+        "it contains '/' or a NUL byte"
+    } else if name == "." || name == ".." {
+        "'.' and '..' are not names"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Invalid {
+        what: "namespace name",
+        reason: format!("{name:?}: {reason}"),
+    })
+}
+
+fn is_namespace_file(path: &Path) -> bool {
+    nix::sys::statfs::statfs(path)
+        // nsfs is the filesystem behind /proc/*/ns/* and their bind mounts.
+        .map(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+        .unwrap_or(false)
+}
+
+/// Makes /run/netns a shared mount, as iproute2 does, so that namespaces mounted there
+/// later propagate into mount namespaces created after this one (`ip netns exec` relies on it).
+fn prepare_run_dir() -> Result<()> {
+    let dir = Path::new(NETNS_RUN_DIR);
+    let fail = |e: io::Error| {
+        Error::from_io(
+            "prepare",
+            Object::File(dir.to_path_buf()),
+            Place::Registry,
+            e,
+        )
+    };
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let make_shared = || {
+        mount(
+            None::<&str>,
+            dir,
+            Some("none"),
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            None::<&str>,
+        )
+    };
+    match make_shared() {
+        Ok(()) => Ok(()),
+        // EINVAL: /run/netns is not a mount point yet; bind it onto itself first.
+        Err(nix::Error::EINVAL) => {
+            mount(
+                Some(dir),
+                dir,
+                Some("none"),
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(|e| fail(e.into()))?;
+            make_shared().map_err(|e| fail(e.into()))
+        }
+        Err(e) => Err(fail(e.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_iproute2_rules() {
+        for bad in ["", ".", "..", "a/b", &"x".repeat(256)] {
+            assert!(validate_name(bad).is_err(), "{bad:?} should be rejected");
+        }
+        for good in ["lb", "ap1", "client-1.test"] {
+            assert!(validate_name(good).is_ok(), "{good:?} should be accepted");
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The benchmark driver that runs inside the VM: `xtask bench-guest ...`.
+//!
+//! Every measured run starts in a fresh network namespace, so each side meets an empty IPVS
+//! table of its own; runs of the two sides alternate, so drift in the guest (page cache, the
+//! host's load) hits both alike. Outputs are checked (line counts, the reconcile's report):
+//! a benchmark of a side that did the wrong thing fails instead of reporting a time.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::measure::{measure, Sample};
+use super::report::{Key, Results, Side};
+use super::worker::Workload;
+use super::workload;
+use crate::error::{Error, Result};
+use crate::host;
+
+/// What to run, as the host side passes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Table sizes, in services of four real servers.
+    pub sizes: Vec<u32>,
+    /// Measured runs per side and size.
+    pub runs: u32,
+    /// The reference ipvsadm.
+    pub ipvsadm: PathBuf,
+    /// ipvsadm-rs, or `None` to bench the library only.
+    pub ipvsadm_rs: Option<PathBuf>,
+    /// The table size of the reconcile benchmark (default: the largest size).
+    pub reconcile: Option<u32>,
+}
+
+impl Options {
+    /// The arguments that make [`parse`] return these options.
+    pub fn to_args(&self) -> Vec<String> {
+        let sizes: Vec<String> = self.sizes.iter().map(u32::to_string).collect();
+        let mut args = vec![
+            "--sizes".into(),
+            sizes.join(","),
+            "--runs".into(),
+            self.runs.to_string(),
+            "--ipvsadm".into(),
+            self.ipvsadm.display().to_string(),
+        ];
+        if let Some(path) = &self.ipvsadm_rs {
+            args.extend(["--ipvsadm-rs".into(), path.display().to_string()]);
+        }
+        if let Some(size) = self.reconcile {
+            args.extend(["--reconcile".into(), size.to_string()]);
+        }
+        args
+    }
+}
+
+/// Parses the driver's arguments.
+pub fn parse(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        sizes: Vec::new(),
+        runs: 1,
+        ipvsadm: PathBuf::from("/usr/sbin/ipvsadm"),
+        ipvsadm_rs: None,
+        reconcile: None,
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| Error::Usage(format!("{arg} needs a value")))?;
+        match arg.as_str() {
+            "--sizes" => options.sizes = super::parse_sizes(value)?,
+            "--runs" => options.runs = super::parse_count("--runs", value)?,
+            "--ipvsadm" => options.ipvsadm = PathBuf::from(value),
+            "--ipvsadm-rs" => options.ipvsadm_rs = Some(PathBuf::from(value)),
+            "--reconcile" => options.reconcile = Some(super::parse_count("--reconcile", value)?),
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown option {other} for bench-guest"
+                )))
+            }
+        }
+    }
+    if options.sizes.is_empty() {
+        return Err(Error::Usage("bench-guest needs --sizes".into()));
+    }
+    Ok(options)
+}
+
+/// Runs the benchmark and prints its report (Markdown) on stdout.
+pub fn run(options: &Options) -> Result<i32> {
+    host::output(Command::new("modprobe").arg("ip_vs"))?;
+    let me = std::env::current_exe().map_err(Error::io("finding the xtask binary"))?;
+    let mut results = Results::default();
+    results.environment = environment()?;
+    warm_up(options, &me)?;
+    for &size in &options.sizes {
+        let rules = PathBuf::from(format!("/tmp/bench-{size}.rules"));
+        fs::write(&rules, workload::restore_input(size))
+            .map_err(Error::io(format!("writing {}", rules.display())))?;
+        for run in 0..options.runs {
+            if let Some(rs) = &options.ipvsadm_rs {
+                let mut sides = [(Side::Reference, &options.ipvsadm), (Side::Target, rs)];
+                if run % 2 == 1 {
+                    sides.reverse();
+                }
+                for (side, tool) in sides {
+                    eprintln!("bench: {size} services, run {}, {}", run + 1, side.name());
+                    cli_run(tool, &rules, size, side, &mut results)?;
+                }
+            }
+            let mut workloads = [Workload::ApplySingle, Workload::ApplyBatched];
+            if run % 2 == 1 {
+                workloads.reverse();
+            }
+            for workload in workloads {
+                eprintln!(
+                    "bench: {size} services, run {}, {}",
+                    run + 1,
+                    workload.name()
+                );
+                fresh_netns()?;
+                let done = measure(worker(&me, workload, size).stdout(Stdio::piped()))?;
+                results.add(Key::Library(size, workload), done.sample);
+                check_lines(
+                    &save(&options.ipvsadm)?,
+                    workload::save_lines(size),
+                    "the applied table",
+                )?;
+                host::output(Command::new(&options.ipvsadm).arg("-C"))?;
+            }
+        }
+        fs::remove_file(&rules).map_err(Error::io(format!("removing {}", rules.display())))?;
+    }
+    let size = options
+        .reconcile
+        .or_else(|| options.sizes.iter().copied().max())
+        .unwrap_or(0);
+    for run in 0..options.runs {
+        eprintln!("bench: reconcile of {size} services, run {}", run + 1);
+        fresh_netns()?;
+        measure(worker(&me, Workload::ApplyBatched, size).stdout(Stdio::piped()))?;
+        let done = measure(worker(&me, Workload::Reconcile, size).stdout(Stdio::piped()))?;
+        results.add(Key::Library(size, Workload::Reconcile), done.sample);
+        results.reconcile_outcome = done.stdout.trim().to_string();
+        host::output(Command::new(&options.ipvsadm).arg("-C"))?;
+    }
+    print!("{}", results.markdown(options.runs));
+    Ok(0)
+}
+
+/// One run of a CLI: restore, list, save and clear, each measured, in a fresh namespace.
+fn cli_run(tool: &Path, rules: &Path, size: u32, side: Side, results: &mut Results) -> Result<()> {
+    fresh_netns()?;
+    let input = File::open(rules).map_err(Error::io(format!("opening {}", rules.display())))?;
+    let restore = measure(Command::new(tool).arg("-R").stdin(input))?;
+    results.add(Key::Cli(size, "restore (-R)", side), restore.sample);
+    let list = measure_to_file(Command::new(tool).arg("-Ln"))?;
+    check_lines(&list.1, workload::list_lines(size), "-Ln")?;
+    results.add(Key::Cli(size, "list (-Ln)", side), list.0);
+    let saved = measure_to_file(Command::new(tool).arg("-Sn"))?;
+    check_lines(&saved.1, workload::save_lines(size), "-Sn")?;
+    results.add(Key::Cli(size, "save (-Sn)", side), saved.0);
+    let clear = measure(Command::new(tool).arg("-C"))?;
+    results.add(Key::Cli(size, "clear (-C)", side), clear.sample);
+    check_lines(&save(tool)?, 0, "-Sn after -C")
+}
+
+/// Measures a command whose stdout goes to a file on tmpfs, as a script's redirect would;
+/// returns the sample and what it wrote.
+fn measure_to_file(command: &mut Command) -> Result<(Sample, String)> {
+    let path = Path::new("/tmp/bench.out");
+    let file = File::create(path).map_err(Error::io("creating /tmp/bench.out"))?;
+    let run = measure(command.stdout(file))?;
+    let text = fs::read_to_string(path).map_err(Error::io("reading /tmp/bench.out"))?;
+    Ok((run.sample, text))
+}
+
+fn save(tool: &Path) -> Result<String> {
+    host::stdout(Command::new(tool).arg("-Sn"))
+}
+
+fn check_lines(text: &str, want: usize, what: &str) -> Result<()> {
+    let got = text.lines().count();
+    if got == want {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "{what} printed {got} lines, expected {want}; the start of it:\n{}",
+            text.lines().take(5).collect::<Vec<_>>().join("\n")
+        )))
+    }
+}
+
+fn worker(me: &Path, workload: Workload, size: u32) -> Command {
+    let mut command = Command::new(me);
+    command.args(["bench-worker", workload.name(), &size.to_string()]);
+    command
+}
+
+/// One unmeasured small run of each side, so that binaries are in the page cache (they come
+/// over 9p) and the scheduler module is loaded before anything is timed.
+fn warm_up(options: &Options, me: &Path) -> Result<()> {
+    let size = 100;
+    let rules = Path::new("/tmp/bench-warm-up.rules");
+    fs::write(rules, workload::restore_input(size)).map_err(Error::io("writing the warm-up"))?;
+    let mut sink = Results::default();
+    for tool in std::iter::once(&options.ipvsadm).chain(&options.ipvsadm_rs) {
+        cli_run(tool, rules, size, Side::Reference, &mut sink)?;
+    }
+    fresh_netns()?;
+    measure(worker(me, Workload::ApplyBatched, size).stdout(Stdio::piped()))?;
+    host::output(Command::new(&options.ipvsadm).arg("-C"))?;
+    fs::remove_file(rules).map_err(Error::io("removing the warm-up"))
+}
+
+/// Moves this process (its only thread) into a new network namespace with `lo` up: IPVS
+/// refuses real servers while lo is down. The previous namespace, its table already cleared,
+/// is freed.
+fn fresh_netns() -> Result<()> {
+    // SAFETY: unshare only changes the calling thread's namespace membership.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(Error::io("creating a network namespace")(
+            std::io::Error::last_os_error(),
+        ));
+    }
+    host::output(Command::new("ip").args(["link", "set", "lo", "up"])).map(drop)
+}
+
+/// The guest's kernel, CPU and memory, for the report.
+fn environment() -> Result<String> {
+    let kernel = host::stdout(Command::new("uname").args(["-srm"]))?;
+    let cpuinfo =
+        fs::read_to_string("/proc/cpuinfo").map_err(Error::io("reading /proc/cpuinfo"))?;
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split(':').nth(1))
+        })
+        .unwrap_or("unknown")
+        .trim()
+        .to_string();
+    let cpus = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let meminfo =
+        fs::read_to_string("/proc/meminfo").map_err(Error::io("reading /proc/meminfo"))?;
+    let mem = meminfo.lines().next().unwrap_or("").trim().to_string();
+    let ipvsadm = host::stdout(Command::new("ipvsadm").arg("-v")).unwrap_or_default();
+    Ok(format!(
+        "guest kernel {}, {cpus} vCPU ({model}), {mem}; {}",
+        kernel.trim(),
+        ipvsadm.trim()
+    ))
+}
