@@ -49,7 +49,7 @@ impl Batch {
 
     /// Appends a delete service.
     pub fn delete_service(&mut self, key: ServiceKey) -> &mut Self {
-        self.push(Request::DeleteService(Service::new(key)))
+        self.push(Request::DeleteService(key))
     }
 
     /// Appends an add destination.

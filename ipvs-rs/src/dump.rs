@@ -1,9 +1,43 @@
 //! Dumps read as a stream.
 
+use std::collections::HashSet;
+use std::net::IpAddr;
+
 use crate::handle::ConnGuard;
 use crate::socket::Reply;
 use crate::wire::{IpvsCmd, IpvsMessage};
-use crate::{AddressFamily, Error, Result};
+use crate::{AddressFamily, Daemon, DaemonState, Destination, Error, Result, Service, ServiceKey};
+
+/// What makes two entries of one dump the same object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Identity {
+    Service(ServiceKey),
+    Destination(IpAddr, u16, AddressFamily),
+    Daemon(DaemonState),
+}
+
+/// An object a dump yields.
+pub(crate) trait Dumped {
+    fn identity(&self) -> Identity;
+}
+
+impl Dumped for Service {
+    fn identity(&self) -> Identity {
+        Identity::Service(self.key)
+    }
+}
+
+impl Dumped for Destination {
+    fn identity(&self) -> Identity {
+        Identity::Destination(self.addr, self.port, self.family)
+    }
+}
+
+impl Dumped for Daemon {
+    fn identity(&self) -> Identity {
+        Identity::Daemon(self.state)
+    }
+}
 
 /// Turns one dump message into an item; the family is the dumped service's.
 pub(crate) type Decoder<T> = fn(&IpvsMessage, AddressFamily) -> Result<T>;
@@ -14,14 +48,18 @@ pub(crate) type Decoder<T> = fn(&IpvsMessage, AddressFamily) -> Result<T>;
 /// with [`Error::Busy`] until the dump is finished or dropped; other threads wait. Dropping it
 /// early reads and discards the rest of the dump, so the socket is ready again.
 ///
-/// IPVS dumps carry no consistency marker: a dump racing with writers may miss or repeat
-/// entries.
+/// IPVS dumps carry no consistency marker and resume by position in a table that every
+/// network namespace shares, so a dump racing with writers (in any namespace) can repeat or miss
+/// entries. This iterator drops repeats (it never yields the same object twice); it cannot
+/// recover an entry the kernel skipped. Read again, or re-check single objects, when that
+/// matters.
 pub struct Dump<'h, T> {
     guard: Option<ConnGuard<'h>>,
     seq: u32,
     cmd: IpvsCmd,
     family: AddressFamily,
     decode: Decoder<T>,
+    seen: HashSet<Identity>,
 }
 
 impl<'h, T> Dump<'h, T> {
@@ -38,11 +76,12 @@ impl<'h, T> Dump<'h, T> {
             cmd,
             family,
             decode,
+            seen: HashSet::new(),
         }
     }
 }
 
-impl<T> Iterator for Dump<'_, T> {
+impl<T: Dumped> Iterator for Dump<'_, T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -50,7 +89,10 @@ impl<T> Iterator for Dump<'_, T> {
         loop {
             match guard.next_reply() {
                 Ok(Reply::Message { seq, msg }) if seq == self.seq => {
-                    return Some((self.decode)(&msg, self.family));
+                    match (self.decode)(&msg, self.family) {
+                        Ok(item) if !self.seen.insert(item.identity()) => {}
+                        decoded => return Some(decoded),
+                    }
                 }
                 Ok(Reply::Done { seq, errno }) if seq == self.seq => {
                     self.guard = None;

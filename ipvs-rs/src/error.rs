@@ -156,3 +156,84 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_errno_means_different_things_per_command() {
+        let map = |cmd, errno| Error::from_kernel(cmd, errno, None, Some(("rr", None)));
+        assert!(matches!(
+            map(IpvsCmd::NewService, libc::EEXIST),
+            Error::ServiceExists
+        ));
+        assert!(matches!(
+            map(IpvsCmd::NewDest, libc::EEXIST),
+            Error::DestinationExists
+        ));
+        assert!(matches!(
+            map(IpvsCmd::NewDaemon, libc::EEXIST),
+            Error::DaemonRunning
+        ));
+        assert!(matches!(
+            map(IpvsCmd::DelDest, libc::ENOENT),
+            Error::NoSuchDestination
+        ));
+        assert!(matches!(
+            map(IpvsCmd::SetService, libc::ENOENT),
+            Error::SchedulerNotFound { .. }
+        ));
+        assert!(matches!(
+            map(IpvsCmd::NewDest, libc::ESRCH),
+            Error::NoSuchService
+        ));
+        assert!(matches!(
+            map(IpvsCmd::DelDaemon, libc::ESRCH),
+            Error::NoSuchDaemon
+        ));
+        assert!(matches!(
+            map(IpvsCmd::Zero, libc::EPERM),
+            Error::PermissionDenied
+        ));
+        let other = map(IpvsCmd::NewDaemon, libc::ENODEV);
+        assert!(matches!(
+            other,
+            Error::Kernel {
+                errno: libc::ENODEV,
+                ..
+            }
+        ));
+        for errno in [
+            libc::EEXIST,
+            libc::ENOENT,
+            libc::ESRCH,
+            libc::EPERM,
+            libc::EINVAL,
+            libc::ENODEV,
+        ] {
+            for cmd in [
+                IpvsCmd::NewService,
+                IpvsCmd::SetDest,
+                IpvsCmd::DelDaemon,
+                IpvsCmd::Flush,
+            ] {
+                assert_eq!(map(cmd, errno).errno(), Some(errno), "{cmd:?} {errno}");
+            }
+        }
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let pe = Error::SchedulerNotFound {
+            scheduler: "wlc".into(),
+            pe: Some("sip".into()),
+        };
+        assert!(pe.to_string().contains("ip_vs_pe_sip"), "{pe}");
+        let einval = Error::InvalidArgument {
+            message: Some("bad port".into()),
+        };
+        assert_eq!(einval.to_string(), "invalid argument: bad port");
+        assert!(Error::Timeout.to_string().contains("unknown"));
+    }
+}

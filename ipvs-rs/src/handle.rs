@@ -280,7 +280,7 @@ impl Handle {
 
     /// Deletes a service and its destinations.
     pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
-        self.execute(&Request::DeleteService(Service::new(*key)))
+        self.execute(&Request::DeleteService(*key))
     }
 
     /// Deletes every service.
@@ -349,7 +349,7 @@ impl Handle {
 
     /// Zeroes the counters of one service, or of every service with `None`.
     pub fn zero(&self, key: Option<&ServiceKey>) -> Result<()> {
-        self.execute(&Request::Zero(key.map(|k| Service::new(*k))))
+        self.execute(&Request::Zero(key.copied()))
     }
 
     /// The running sync daemons.

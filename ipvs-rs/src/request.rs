@@ -5,8 +5,10 @@ use crate::{Daemon, Destination, Service, ServiceKey, Timeouts};
 
 /// One state-changing IPVS request.
 ///
-/// Each carries the complete attribute set ipvsadm would send, so edits are full
-/// replacements and deletes carry the full object too. [`Request::Raw`] sends any message.
+/// Each sends the attribute set ipvsadm 1.31 sends for the same command, byte for byte: edits
+/// are full replacements, and requests naming an existing service (destination, delete and zero
+/// requests) send its key with ipvsadm's placeholder settings
+/// ([`ServiceAttr::from_reference`]). [`Request::Raw`] sends any message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Request {
@@ -15,7 +17,7 @@ pub enum Request {
     /// Replace a service's settings (`ipvsadm -E`).
     UpdateService(Service),
     /// Delete a service and its destinations (`ipvsadm -D`).
-    DeleteService(Service),
+    DeleteService(ServiceKey),
     /// Add a destination to a service (`ipvsadm -a`).
     AddDestination(ServiceKey, Destination),
     /// Replace a destination's settings (`ipvsadm -e`).
@@ -23,7 +25,7 @@ pub enum Request {
     /// Delete a destination (`ipvsadm -d`).
     DeleteDestination(ServiceKey, Destination),
     /// Zero the counters of one service, or of every service (`ipvsadm -Z`).
-    Zero(Option<Service>),
+    Zero(Option<ServiceKey>),
     /// Delete every service (`ipvsadm -C`).
     Flush,
     /// Set timeouts; 0 leaves one unchanged (`ipvsadm --set`).
@@ -40,21 +42,19 @@ impl Request {
     /// The message this request sends.
     pub fn to_message(&self) -> IpvsMessage {
         let svc = |s: &Service| CmdAttr::Service(ServiceAttr::from_service(s));
+        let reference = |k: &ServiceKey| CmdAttr::Service(ServiceAttr::from_reference(k));
         let dest = |k: &ServiceKey, d: &Destination| {
-            vec![
-                CmdAttr::Service(ServiceAttr::from_key(k)),
-                CmdAttr::Dest(DestAttr::from_destination(d)),
-            ]
+            vec![reference(k), CmdAttr::Dest(DestAttr::from_destination(d))]
         };
         let daemon = |d: &Daemon| vec![CmdAttr::Daemon(DaemonAttr::from_daemon(d))];
         match self {
             Request::AddService(s) => IpvsMessage::new(IpvsCmd::NewService, vec![svc(s)]),
             Request::UpdateService(s) => IpvsMessage::new(IpvsCmd::SetService, vec![svc(s)]),
-            Request::DeleteService(s) => IpvsMessage::new(IpvsCmd::DelService, vec![svc(s)]),
+            Request::DeleteService(s) => IpvsMessage::new(IpvsCmd::DelService, vec![reference(s)]),
             Request::AddDestination(k, d) => IpvsMessage::new(IpvsCmd::NewDest, dest(k, d)),
             Request::UpdateDestination(k, d) => IpvsMessage::new(IpvsCmd::SetDest, dest(k, d)),
             Request::DeleteDestination(k, d) => IpvsMessage::new(IpvsCmd::DelDest, dest(k, d)),
-            Request::Zero(s) => IpvsMessage::new(IpvsCmd::Zero, s.iter().map(svc).collect()),
+            Request::Zero(s) => IpvsMessage::new(IpvsCmd::Zero, s.iter().map(reference).collect()),
             Request::Flush => IpvsMessage::new(IpvsCmd::Flush, vec![]),
             Request::SetTimeouts(t) => IpvsMessage::new(
                 IpvsCmd::SetConfig,

@@ -93,6 +93,12 @@ fn setsockopt<T>(
 impl Conn {
     /// Wraps `sock` and resolves the IPVS family on it.
     pub(crate) fn new(sock: Socket, timeout: Option<Duration>) -> Result<Self> {
+        let mut conn = Conn::unresolved(sock, timeout)?;
+        conn.family = conn.resolve_family()?;
+        Ok(conn)
+    }
+
+    fn unresolved(sock: Socket, timeout: Option<Duration>) -> Result<Self> {
         let mut conn = Conn {
             sock,
             family: 0,
@@ -102,7 +108,6 @@ impl Conn {
             pos: 0,
         };
         conn.set_timeout(timeout)?;
-        conn.family = conn.resolve_family()?;
         Ok(conn)
     }
 
@@ -347,4 +352,32 @@ fn parse_error(bytes: &[u8], flags: u16) -> Result<(i32, Option<String>)> {
 fn nul_terminated(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel that never answers: the receive gives up with [`Error::Timeout`].
+    #[test]
+    fn silent_kernel_is_a_timeout() {
+        let sock = open_socket().expect("netlink socket");
+        let mut conn = Conn::unresolved(sock, Some(Duration::from_millis(50))).unwrap();
+        let started = std::time::Instant::now();
+        assert!(matches!(conn.next_reply(), Err(Error::Timeout)));
+        assert!(started.elapsed() >= Duration::from_millis(40));
+    }
+
+    #[test]
+    fn extended_ack_text_is_read() {
+        // An NLMSG_ERROR for EINVAL with NLM_F_CAPPED | NLM_F_ACK_TLVS and an NLMSGERR_ATTR_MSG.
+        let mut msg = vec![0u8; 16];
+        msg.extend_from_slice(&(-libc::EINVAL).to_ne_bytes());
+        msg.extend_from_slice(&[0; 16]);
+        msg.extend_from_slice(&[9, 0, 1, 0, b'b', b'a', b'd', b'!', 0, 0, 0, 0]);
+        let (errno, text) = parse_error(&msg, NLM_F_CAPPED | NLM_F_ACK_TLVS).unwrap();
+        assert_eq!((errno, text.as_deref()), (libc::EINVAL, Some("bad!")));
+        assert_eq!(parse_error(&msg, 0).unwrap(), (libc::EINVAL, None));
+        assert!(parse_error(&msg[..18], 0).is_err());
+    }
 }

@@ -67,7 +67,7 @@ pub fn command() -> Command {
 pub fn run(what: Option<&str>, out: &mut dyn Write) -> Result<()> {
     let mut cmd = command();
     match what {
-        Some("man") => clap_mangen::Man::new(cmd).render(out)?,
+        Some("man") => clap_mangen::Man::new(cmd).section("8").render(out)?,
         Some(shell) => {
             let shell: Shell = shell.parse().map_err(|_| usage())?;
             clap_complete::generate(shell, &mut cmd, "ipvsadm-rs", out);
@@ -95,7 +95,10 @@ mod tests {
         let mut man = Vec::new();
         run(Some("man"), &mut man).unwrap();
         let man = String::from_utf8(man).unwrap();
-        assert!(man.contains("ipvsadm\\-rs"));
+        assert!(
+            man.contains(".TH ipvsadm\\-rs 8") || man.contains(".TH ipvsadm-rs 8"),
+            "{man}"
+        );
         assert!(man.contains("add\\-service"));
         let mut bash = Vec::new();
         run(Some("bash"), &mut bash).unwrap();

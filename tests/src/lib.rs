@@ -17,6 +17,8 @@ pub struct Step {
     pub args: Vec<String>,
     /// Standard input, if any (otherwise /dev/null).
     pub stdin: Option<String>,
+    /// Run as this user and group id instead of root.
+    pub as_user: Option<u32>,
 }
 
 /// A step from a line of whitespace-separated arguments.
@@ -24,6 +26,7 @@ pub fn cmd(line: &str) -> Step {
     Step {
         args: line.split_whitespace().map(String::from).collect(),
         stdin: None,
+        as_user: None,
     }
 }
 
@@ -32,6 +35,7 @@ pub fn cmd_args(args: &[&str]) -> Step {
     Step {
         args: args.iter().map(|s| s.to_string()).collect(),
         stdin: None,
+        as_user: None,
     }
 }
 
@@ -39,6 +43,14 @@ pub fn cmd_args(args: &[&str]) -> Step {
 pub fn with_stdin(line: &str, input: &str) -> Step {
     Step {
         stdin: Some(input.to_string()),
+        ..cmd(line)
+    }
+}
+
+/// A step run as the unprivileged user and group `nobody` (65534).
+pub fn as_nobody(line: &str) -> Step {
+    Step {
+        as_user: Some(65534),
         ..cmd(line)
     }
 }

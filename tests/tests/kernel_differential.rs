@@ -15,7 +15,6 @@ fn with_listings(lines: &[&str]) -> Vec<Step> {
         "-Ln",
         "-L",
         "-Sn",
-        "-S",
         "-Ln --stats",
         "-Ln --rate",
         "-Ln --thresholds",
@@ -24,7 +23,6 @@ fn with_listings(lines: &[&str]) -> Vec<Step> {
         "-Ln --persistent-conn",
         "-Ln --tun-info",
         "-Ln --exact --stats",
-        "-Ln --exact --rate",
     ]));
     all
 }
@@ -339,6 +337,9 @@ fn sort_order_with_wrapping_comparisons() {
         "-Ln --rate",
         "-Ln -t 10.0.0.9:80",
         "-Ln --tun-info",
+        "-Ln --nosort",
+        "-Sn --nosort",
+        "-Ln --nosort -t 10.0.0.9:80",
     ]);
     let report = workspace_tests::compare_in_one_namespace(
         "sort-wrapping",
@@ -615,6 +616,10 @@ fn restore_input_handling() {
         ("restore-empty", vec![restore(""), restore("\n\n"), cmd("-Ln")]),
         ("restore-extra-args", vec![restore("-C\n"), with_stdin_args("-R -n", "-C\n")]),
         ("restore-segv", vec![restore("-A -t 1.1.1.23:80\n-A -t 1.1.1.24:80 -b ,\n"), cmd("-Ln")]),
+        (
+            "restore-segv-loses-buffered-output",
+            vec![restore("-A -t 1.1.1.26:80\n-Ln\n-A -t 1.1.1.26:80\n-A -t 1.1.1.27:80 -b ,\n"), cmd("-Ln")],
+        ),
         ("restore-kernel-errors", vec![restore("-a -t 9.9.9.9:80 -r 1.1.1.1\n-D -t 9.9.9.9:80\n-A -t 1.1.1.25:80\n")]),
     ];
     assert_same(&scenarios);
@@ -762,4 +767,19 @@ fn host_and_service_names_and_their_truncation() {
         listed.contains("\nTCP  a-very-long-host-name-for-th wlc\n"),
         "the private /etc/hosts is in use:\n{listed}"
     );
+}
+
+#[test]
+fn unprivileged_callers() {
+    testkit::kernel_test();
+    assert_same(&[(
+        "non-root",
+        vec![
+            workspace_tests::as_nobody("-Ln"),
+            workspace_tests::as_nobody("-A -t 10.0.0.1:80"),
+            workspace_tests::as_nobody("-h"),
+            workspace_tests::as_nobody("--bogus"),
+            workspace_tests::as_nobody(""),
+        ],
+    )]);
 }

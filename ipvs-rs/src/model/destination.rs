@@ -22,9 +22,11 @@ pub struct Destination {
     pub forwarding: Forwarding,
     /// Scheduling weight; 0 quiesces the server. The kernel rejects negative weights.
     pub weight: i32,
-    /// Upper connection threshold (0: none).
+    /// Upper connection threshold (0: none). Linux 6.1 rejects values above `i32::MAX` with
+    /// `EINVAL`.
     pub upper_threshold: u32,
-    /// Lower connection threshold (0: none).
+    /// Lower connection threshold (0: none); the kernel refuses one above the upper threshold
+    /// (`ERANGE`).
     pub lower_threshold: u32,
     /// Active connections (read only).
     pub active_conns: u32,

@@ -1,6 +1,6 @@
 //! The top-level command attribute set (`IPVS_CMD_ATTR_*`).
 
-use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
+use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable, NLA_F_NESTED};
 
 use super::nested::{emit_nested, fixed, nested_len, parse_nested};
 use super::{DaemonAttr, DestAttr, ServiceAttr};
@@ -44,9 +44,10 @@ impl Nla for CmdAttr {
 
     fn kind(&self) -> u16 {
         match self {
-            CmdAttr::Service(_) => SERVICE,
-            CmdAttr::Dest(_) => DEST,
-            CmdAttr::Daemon(_) => DAEMON,
+            // Flagged nested, as libnl (and so ipvsadm) sends them; the kernel accepts both.
+            CmdAttr::Service(_) => SERVICE | NLA_F_NESTED,
+            CmdAttr::Dest(_) => DEST | NLA_F_NESTED,
+            CmdAttr::Daemon(_) => DAEMON | NLA_F_NESTED,
             CmdAttr::TimeoutTcp(_) => TIMEOUT_TCP,
             CmdAttr::TimeoutTcpFin(_) => TIMEOUT_TCP_FIN,
             CmdAttr::TimeoutUdp(_) => TIMEOUT_UDP,

@@ -40,8 +40,8 @@ pub enum DaemonAttr {
 }
 
 impl DaemonAttr {
-    /// The attributes ipvsadm sends to start `daemon` (state, interface, sync id, then the
-    /// optional ones that are set).
+    /// The attributes ipvsadm sends for `daemon`: state, interface and sync id, then the
+    /// optional ones that are set, in ipvsadm's order.
     pub fn from_daemon(daemon: &Daemon) -> Vec<DaemonAttr> {
         let mut attrs = vec![
             DaemonAttr::State(daemon.state.bits()),
@@ -51,16 +51,16 @@ impl DaemonAttr {
         if let Some(v) = daemon.sync_maxlen {
             attrs.push(DaemonAttr::SyncMaxlen(v));
         }
-        match daemon.mcast_group {
-            Some(IpAddr::V4(g)) => attrs.push(DaemonAttr::McastGroup(g)),
-            Some(IpAddr::V6(g)) => attrs.push(DaemonAttr::McastGroup6(g)),
-            None => {}
-        }
         if let Some(v) = daemon.mcast_port {
             attrs.push(DaemonAttr::McastPort(v));
         }
         if let Some(v) = daemon.mcast_ttl {
             attrs.push(DaemonAttr::McastTtl(v));
+        }
+        match daemon.mcast_group {
+            Some(IpAddr::V4(g)) => attrs.push(DaemonAttr::McastGroup(g)),
+            Some(IpAddr::V6(g)) => attrs.push(DaemonAttr::McastGroup6(g)),
+            None => {}
         }
         attrs
     }

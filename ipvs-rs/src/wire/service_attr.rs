@@ -80,6 +80,20 @@ impl ServiceAttr {
         attrs
     }
 
+    /// The attribute set ipvsadm sends to name an existing service in destination, delete and
+    /// zero requests: the key, an empty scheduler name, no flags (mask all ones), timeout 0
+    /// and a host netmask.
+    pub fn from_reference(key: &ServiceKey) -> Vec<ServiceAttr> {
+        let mut attrs = ServiceAttr::from_key(key);
+        attrs.extend([
+            ServiceAttr::SchedName(String::new()),
+            ServiceAttr::Flags(FlagsMask { flags: 0, mask: !0 }),
+            ServiceAttr::Timeout(0),
+            ServiceAttr::Netmask(Netmask::host(key.family()).to_raw()),
+        ]);
+        attrs
+    }
+
     /// The complete attribute set ipvsadm sends for `svc`, in ipvsadm's order; the flag mask
     /// is all ones, so every flag is replaced.
     pub fn from_service(svc: &Service) -> Vec<ServiceAttr> {

@@ -144,6 +144,9 @@ impl Host {
 }
 
 impl Topology {
+    /// The scheduler the walkthrough's `ipvsadm -A -t 192.168.0.10:80` gets: ipvsadm's default.
+    pub const WALKTHROUGH_SCHEDULER: &'static str = "wlc";
+
     /// The walkthrough's lab: bridge `br0`; `client` 192.168.0.1/24, `lb` 192.168.0.2/24,
     /// and real servers from 192.168.0.3/24 upwards (`ap` alone, or `ap1`..`apN`); VIP
     /// 192.168.0.10:80, Direct Routing.

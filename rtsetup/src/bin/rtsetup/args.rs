@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rtsetup::lab::Topology;
 
 /// Network namespaces and the walkthrough's IPVS Direct Routing lab, in one command.
 #[derive(Debug, Parser)]
@@ -50,7 +51,7 @@ pub enum LabCommand {
         #[command(flatten)]
         lab: LabChoice,
         /// IPVS scheduler of the walkthrough lab.
-        #[arg(long, default_value = "rr")]
+        #[arg(long, default_value = Topology::WALKTHROUGH_SCHEDULER)]
         scheduler: String,
     },
     /// Prove the lab works as its mode says, exiting non-zero with the cause when not.

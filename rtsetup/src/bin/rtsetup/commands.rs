@@ -52,9 +52,10 @@ pub fn run(command: Command) -> Result<i32> {
                 // Unreadable state must not keep the walkthrough lab from coming down.
                 None => match Lab::saved(DEFAULT_LAB) {
                     Ok(Some(lab)) => lab,
-                    Ok(None) | Err(_) => {
-                        Lab::new(Topology::walkthrough(choice.real_servers, "rr")?)?
-                    }
+                    Ok(None) | Err(_) => Lab::new(Topology::walkthrough(
+                        choice.real_servers,
+                        Topology::WALKTHROUGH_SCHEDULER,
+                    )?)?,
                 },
             };
             lab.down()?;
