@@ -26,10 +26,10 @@ pub fn request_for(p: &Parsed) -> Option<(Op, Request)> {
         Command::Flush => (Op::Other, Request::Flush),
         Command::Add => (Op::AddService, Request::AddService(svc())),
         Command::Edit => (Op::UpdateService, Request::UpdateService(svc())),
-        Command::Delete => (Op::DeleteService, Request::DeleteService(svc())),
+        Command::Delete => (Op::DeleteService, Request::DeleteService(key())),
         Command::Zero => (
             Op::Zero,
-            Request::Zero(kernel::names_a_service(&e.svc).then(svc)),
+            Request::Zero(kernel::names_a_service(&e.svc).then(key)),
         ),
         Command::AddDest => (Op::AddDest, Request::AddDestination(key(), dest())),
         Command::EditDest => (Op::UpdateDest, Request::UpdateDestination(key(), dest())),
