@@ -1,12 +1,14 @@
 //! Running every kernel test binary in one VM boot and reading back each one's results.
 
+use std::time::Duration;
+
 use super::artifacts::TestBinary;
 use super::libtest::Counts;
 use crate::shell::quote;
 
 /// Printed by the guest script before each binary runs.
 const RUN_MARKER: &str = "@@xtask-run ";
-/// Printed by the guest script after each binary, with its exit code.
+/// Printed by the guest script after each binary, with its exit code and run time in ms.
 const EXIT_MARKER: &str = "@@xtask-exit ";
 
 /// The guest script: runs each binary from its package directory, as cargo would, and
@@ -16,7 +18,9 @@ pub fn script(binaries: &[TestBinary]) -> String {
     for binary in binaries {
         let dir = quote(&binary.package_dir.to_string_lossy());
         script.push_str(&format!(
-            "echo {run}\n(cd {dir} && CARGO_MANIFEST_DIR={dir} exec {exe})\necho {exit}\"$?\"\n",
+            "echo {run}\nstarted=$(date +%s%N)\n\
+             (cd {dir} && CARGO_MANIFEST_DIR={dir} exec {exe})\n\
+             echo {exit}\"$? $((($(date +%s%N) - started) / 1000000))\"\n",
             run = quote(&format!("{RUN_MARKER}{}", binary.name)),
             exe = quote(&binary.executable.to_string_lossy()),
             exit = quote(&format!("{EXIT_MARKER}{} ", binary.name)),
@@ -34,6 +38,8 @@ pub struct BinaryResult {
     pub counts: Counts,
     /// Its exit code; `None` if the guest never reported one.
     pub code: Option<i32>,
+    /// How long it ran in the guest, if it finished.
+    pub time: Option<Duration>,
 }
 
 impl BinaryResult {
@@ -57,12 +63,18 @@ pub fn results(binaries: &[TestBinary], output: &str) -> Vec<BinaryResult> {
             let end = format!("{EXIT_MARKER}{} ", binary.name);
             let mut counts = Counts::default();
             let mut code = None;
+            let mut time = None;
             let mut inside = false;
             for line in output.lines() {
                 if line == start {
                     inside = true;
                 } else if let Some(text) = line.strip_prefix(&end) {
-                    code = text.trim().parse().ok();
+                    let mut fields = text.split_whitespace();
+                    code = fields.next().and_then(|code| code.parse().ok());
+                    time = fields
+                        .next()
+                        .and_then(|ms| ms.parse().ok())
+                        .map(Duration::from_millis);
                     break;
                 } else if inside {
                     if let Some(summary) = Counts::from_summary(line) {
@@ -74,6 +86,7 @@ pub fn results(binaries: &[TestBinary], output: &str) -> Vec<BinaryResult> {
                 name: binary.name.clone(),
                 counts,
                 code,
+                time,
             }
         })
         .collect()
@@ -122,6 +135,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let results = results(&binaries, &String::from_utf8_lossy(&out.stdout));
         assert_eq!(results[0].code, Some(0));
+        assert!(results[0].time.is_some_and(|t| t < Duration::from_secs(60)));
         assert_eq!(
             results[0].effective_counts(),
             Counts {
@@ -134,6 +148,7 @@ mod tests {
         assert_eq!(results[1].effective_counts().failed, 1);
         // Never started (the VM died first): a failure too.
         assert_eq!(results[2].code, None);
+        assert_eq!(results[2].time, None);
         assert_eq!(results[2].effective_counts().failed, 1);
     }
 }

@@ -20,6 +20,11 @@ const KERNEL_PREFIX: &str = "kernel_";
 /// Tests of the VM lane itself: `tests/vm_*.rs`, run on the host, each booting VMs.
 const VM_PREFIX: &str = "vm_";
 
+/// How long the one guest that runs every kernel test may take unless `--timeout` says
+/// otherwise: the whole kernel suite shares one boot, and TCG on a loaded 2-core machine
+/// needs about ten minutes for it today, so a single command's default would cut it off.
+const KERNEL_LANE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+
 /// Which parts of the suite to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -34,7 +39,10 @@ pub struct Options {
 /// Parses `[--kernel 6.1|6.12] [--timeout SECS] [--no-vm | --vm-only]`.
 pub fn parse_args(args: &[String]) -> Result<Options> {
     let mut options = Options {
-        vm: vm::Options::default(),
+        vm: vm::Options {
+            timeout: KERNEL_LANE_TIMEOUT,
+            ..vm::Options::default()
+        },
         host: true,
         kernel: true,
     };
@@ -66,6 +74,19 @@ struct Step {
     name: String,
     time: Duration,
     counts: Option<Counts>,
+    /// Parts shown under the step, already included in its counts.
+    parts: Vec<Step>,
+}
+
+impl Step {
+    fn new(name: impl Into<String>, time: Duration, counts: Option<Counts>) -> Step {
+        Step {
+            name: name.into(),
+            time,
+            counts,
+            parts: Vec::new(),
+        }
+    }
 }
 
 /// Runs the suite; returns 0 when everything passed and 1 otherwise.
@@ -95,40 +116,43 @@ pub fn run(options: &Options) -> Result<i32> {
         )?;
         let started = Instant::now();
         let counts = stream_tests(cargo(&root).args(["test", "--workspace"]))?;
-        steps.push(Step {
-            name: "host tests".into(),
-            time: started.elapsed(),
-            counts: Some(counts),
-        });
+        steps.push(Step::new("host tests", started.elapsed(), Some(counts)));
     }
     if options.kernel {
         let started = Instant::now();
         let built = build_kernel_tests(&root)?;
-        steps.push(Step {
-            name: "build --features kernel-tests".into(),
-            time: started.elapsed(),
-            counts: None,
-        });
+        steps.push(Step::new(
+            "build --features kernel-tests",
+            started.elapsed(),
+            None,
+        ));
         let kernel: Vec<TestBinary> = artifacts::test_binaries(&built, KERNEL_PREFIX)?;
         let started = Instant::now();
-        let counts = run_in_vm(&options.vm, &kernel, &root)?;
-        steps.push(Step {
-            name: format!("kernel tests (VM, {}, 1 boot)", options.vm.kernel),
-            time: started.elapsed(),
-            counts: Some(counts),
-        });
+        let parts = run_in_vm(&options.vm, &kernel, &root)?;
+        let mut counts = Counts::default();
+        for part in &parts {
+            counts += part.counts.unwrap_or_default();
+        }
+        let mut step = Step::new(
+            format!("kernel tests (VM, {}, 1 boot)", options.vm.kernel),
+            started.elapsed(),
+            Some(counts),
+        );
+        step.parts = parts;
+        steps.push(step);
         let started = Instant::now();
         let mut counts = Counts::default();
         for binary in artifacts::test_binaries(&built, VM_PREFIX)? {
             counts += run_on_host(&binary)?;
         }
-        steps.push(Step {
-            name: "VM lane tests (host, boot VMs)".into(),
-            time: started.elapsed(),
-            counts: Some(counts),
-        });
+        steps.push(Step::new(
+            "VM lane tests (host, boot VMs)",
+            started.elapsed(),
+            Some(counts),
+        ));
     }
-    Ok(summarize(&steps))
+    let total = summarize(&steps);
+    Ok(i32::from(total.failed > 0))
 }
 
 /// Runs a check that must pass, such as fmt or clippy.
@@ -145,11 +169,7 @@ fn check(steps: &mut Vec<Step>, name: &str, command: &mut Command) -> Result<()>
             host::describe(command)
         )));
     }
-    steps.push(Step {
-        name: name.into(),
-        time: started.elapsed(),
-        counts: None,
-    });
+    steps.push(Step::new(name, started.elapsed(), None));
     Ok(())
 }
 
@@ -200,11 +220,11 @@ fn build_kernel_tests(root: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Runs all kernel test binaries in one VM boot.
-fn run_in_vm(options: &vm::Options, binaries: &[TestBinary], root: &Path) -> Result<Counts> {
-    let mut counts = Counts::default();
+/// Runs all kernel test binaries in one VM boot; returns one step per binary.
+fn run_in_vm(options: &vm::Options, binaries: &[TestBinary], root: &Path) -> Result<Vec<Step>> {
+    let mut parts = Vec::new();
     if binaries.is_empty() {
-        return Ok(counts);
+        return Ok(parts);
     }
     let names: Vec<&str> = binaries.iter().map(|b| b.name.as_str()).collect();
     eprintln!("xtask: running in the VM: {}", names.join(" "));
@@ -234,9 +254,13 @@ fn run_in_vm(options: &vm::Options, binaries: &[TestBinary], root: &Path) -> Res
                 ),
             }
         }
-        counts += effective;
+        parts.push(Step::new(
+            result.name,
+            result.time.unwrap_or_default(),
+            Some(effective),
+        ));
     }
-    Ok(counts)
+    Ok(parts)
 }
 
 /// Runs a test binary on the host from its package directory, as cargo would.
@@ -248,12 +272,12 @@ fn run_on_host(binary: &TestBinary) -> Result<Counts> {
     )
 }
 
-/// Prints the summary; returns the exit code.
-fn summarize(steps: &[Step]) -> i32 {
+/// Prints the summary; returns the total counts.
+fn summarize(steps: &[Step]) -> Counts {
     let mut total = Counts::default();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "\nxtask test summary:");
-    for step in steps {
+    let line = |step: &Step, indent: &str| {
         let counts = step.counts.map_or(String::new(), |c| {
             format!(
                 "{} ran, {} passed, {} failed, {} ignored",
@@ -263,16 +287,22 @@ fn summarize(steps: &[Step]) -> i32 {
                 c.ignored
             )
         });
-        let _ = writeln!(
-            out,
-            "  {:<36} {:>7.1} s  {counts}",
+        format!(
+            "{indent}{:<width$} {:>7.1} s  {counts}",
             step.name,
-            step.time.as_secs_f64()
-        );
+            step.time.as_secs_f64(),
+            width = 38 - indent.len()
+        )
+    };
+    for step in steps {
+        let _ = writeln!(out, "{}", line(step, "  "));
+        for part in &step.parts {
+            let _ = writeln!(out, "{}", line(part, "      "));
+        }
         total += step.counts.unwrap_or_default();
     }
     let _ = writeln!(out, "{} passed, {} failed", total.passed, total.failed);
-    i32::from(total.failed > 0)
+    total
 }
 
 fn cargo(root: &Path) -> Command {
@@ -296,22 +326,28 @@ mod tests {
         assert!(!options.host && options.kernel);
         let options = parse_args(&[]).unwrap();
         assert!(options.host && options.kernel);
+        assert_eq!(options.vm.timeout, KERNEL_LANE_TIMEOUT);
+        let options = parse_args(&args("--timeout 90")).unwrap();
+        assert_eq!(options.vm.timeout, Duration::from_secs(90));
         assert!(parse_args(&args("--no-vm --vm-only")).is_err());
         assert!(parse_args(&args("--fast")).is_err());
     }
 
     #[test]
-    fn summary_fails_when_any_test_failed() {
-        let step = |failed| Step {
-            name: "x".into(),
-            time: Duration::ZERO,
-            counts: Some(Counts {
+    fn summary_totals_count_each_step_once() {
+        let step = |failed| {
+            let counts = Counts {
                 passed: 1,
                 failed,
                 ignored: 0,
-            }),
+            };
+            let mut step = Step::new("x", Duration::ZERO, Some(counts));
+            // Parts are already in their step's counts and must not count twice.
+            step.parts
+                .push(Step::new("part", Duration::ZERO, Some(counts)));
+            step
         };
-        assert_eq!(summarize(&[step(0), step(0)]), 0);
-        assert_eq!(summarize(&[step(0), step(2)]), 1);
+        let total = summarize(&[step(0), step(2)]);
+        assert_eq!((total.passed, total.failed), (2, 2));
     }
 }
