@@ -142,19 +142,18 @@ impl Table {
     }
 
     /// Reads the kernel's services that are in `scope` or in `desired`, with their
-    /// destinations: one service dump, then one destination dump per service read.
+    /// destinations: the services checked complete ([`Handle::services`]), then one destination
+    /// dump per service kept.
     ///
-    /// Services outside both are skipped as the dump streams by, and their destinations are
-    /// never read. Like every IPVS dump, the result may miss or repeat entries that other
-    /// writers change meanwhile; [`reconcile`](super::reconcile) re-verifies before deleting.
+    /// Services outside both are dropped and their destinations never read. Writers in this
+    /// namespace can still change entries meanwhile; [`reconcile`](super::reconcile)
+    /// re-verifies before deleting.
     pub fn read(handle: &Handle, scope: &Scope, desired: &Table) -> Result<Table> {
-        let mut services = Vec::new();
-        for service in handle.services_iter()? {
-            let service = service?;
-            if desired.contains(&service.key) || scope.contains(&service.key) {
-                services.push(service);
-            }
-        }
+        let services: Vec<_> = handle
+            .services()?
+            .into_iter()
+            .filter(|s| desired.contains(&s.key) || scope.contains(&s.key))
+            .collect();
         let mut table = Table::new();
         for service in services {
             let destinations = handle.destinations(&service.key)?;
