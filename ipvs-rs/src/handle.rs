@@ -461,3 +461,16 @@ fn fill_unknown(results: &mut [Option<Result<()>>], e: &Error) {
         *r = Some(Err(copy_error(e)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_is_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Handle>();
+        shareable::<Batch>();
+        shareable::<Error>();
+    }
+}
