@@ -6,6 +6,7 @@
 //! a benchmark of a side that did the wrong thing fails instead of reporting a time.
 
 use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -93,10 +94,10 @@ pub fn run(options: &Options) -> Result<i32> {
     let mut results = Results::default();
     results.environment = environment()?;
     warm_up(options, &me)?;
+    results.rss_floor_kib = measure(&mut Command::new("true"))?.sample.max_rss_kib;
     for &size in &options.sizes {
         let rules = PathBuf::from(format!("/tmp/bench-{size}.rules"));
-        fs::write(&rules, workload::restore_input(size))
-            .map_err(Error::io(format!("writing {}", rules.display())))?;
+        write_rules(&rules, size)?;
         for run in 0..options.runs {
             if let Some(rs) = &options.ipvsadm_rs {
                 let mut sides = [(Side::Reference, &options.ipvsadm), (Side::Target, rs)];
@@ -121,8 +122,8 @@ pub fn run(options: &Options) -> Result<i32> {
                 fresh_netns()?;
                 let done = measure(worker(&me, workload, size).stdout(Stdio::piped()))?;
                 results.add(Key::Library(size, workload), done.sample);
-                check_lines(
-                    &save(&options.ipvsadm)?,
+                check_save(
+                    &options.ipvsadm,
                     workload::save_lines(size),
                     "the applied table",
                 )?;
@@ -155,40 +156,69 @@ fn cli_run(tool: &Path, rules: &Path, size: u32, side: Side, results: &mut Resul
     let restore = measure(Command::new(tool).arg("-R").stdin(input))?;
     results.add(Key::Cli(size, "restore (-R)", side), restore.sample);
     let list = measure_to_file(Command::new(tool).arg("-Ln"))?;
-    check_lines(&list.1, workload::list_lines(size), "-Ln")?;
-    results.add(Key::Cli(size, "list (-Ln)", side), list.0);
+    check_lines(OUTPUT, workload::list_lines(size), "-Ln")?;
+    results.add(Key::Cli(size, "list (-Ln)", side), list);
     let saved = measure_to_file(Command::new(tool).arg("-Sn"))?;
-    check_lines(&saved.1, workload::save_lines(size), "-Sn")?;
-    results.add(Key::Cli(size, "save (-Sn)", side), saved.0);
+    check_lines(OUTPUT, workload::save_lines(size), "-Sn")?;
+    results.add(Key::Cli(size, "save (-Sn)", side), saved);
     let clear = measure(Command::new(tool).arg("-C"))?;
     results.add(Key::Cli(size, "clear (-C)", side), clear.sample);
-    check_lines(&save(tool)?, 0, "-Sn after -C")
+    check_save(tool, 0, "-Sn after -C")
 }
 
-/// Measures a command whose stdout goes to a file on tmpfs, as a script's redirect would;
-/// returns the sample and what it wrote.
-fn measure_to_file(command: &mut Command) -> Result<(Sample, String)> {
-    let path = Path::new("/tmp/bench.out");
-    let file = File::create(path).map_err(Error::io("creating /tmp/bench.out"))?;
-    let run = measure(command.stdout(file))?;
-    let text = fs::read_to_string(path).map_err(Error::io("reading /tmp/bench.out"))?;
-    Ok((run.sample, text))
+/// Where measured commands write their output: tmpfs, as a script's redirect would.
+const OUTPUT: &str = "/tmp/bench.out";
+
+/// Measures a command whose stdout goes to [`OUTPUT`].
+fn measure_to_file(command: &mut Command) -> Result<Sample> {
+    let file = File::create(OUTPUT).map_err(Error::io(format!("creating {OUTPUT}")))?;
+    Ok(measure(command.stdout(file))?.sample)
 }
 
-fn save(tool: &Path) -> Result<String> {
-    host::stdout(Command::new(tool).arg("-Sn"))
+/// Checks that `tool -Sn` prints `want` lines.
+fn check_save(tool: &Path, want: usize, what: &str) -> Result<()> {
+    let file = File::create(OUTPUT).map_err(Error::io(format!("creating {OUTPUT}")))?;
+    host::output(Command::new(tool).arg("-Sn").stdout(file))?;
+    check_lines(OUTPUT, want, what)
 }
 
-fn check_lines(text: &str, want: usize, what: &str) -> Result<()> {
-    let got = text.lines().count();
+/// Checks the line count of the file at `path`, reading it in small pieces (see
+/// [`workload::write_restore_input`] for why the driver's memory must stay small).
+fn check_lines(path: &str, want: usize, what: &str) -> Result<()> {
+    let mut reader =
+        BufReader::new(File::open(path).map_err(Error::io(format!("opening {path}")))?);
+    let mut got = 0;
+    let mut start = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(Error::io(format!("reading {path}")))?;
+        if n == 0 {
+            break;
+        }
+        if got < 5 {
+            start.push(String::from_utf8_lossy(&line).trim_end().to_string());
+        }
+        got += 1;
+    }
     if got == want {
         Ok(())
     } else {
         Err(Error::Failed(format!(
             "{what} printed {got} lines, expected {want}; the start of it:\n{}",
-            text.lines().take(5).collect::<Vec<_>>().join("\n")
+            start.join("\n")
         )))
     }
+}
+
+fn write_rules(path: &Path, services: u32) -> Result<()> {
+    let file = File::create(path).map_err(Error::io(format!("creating {}", path.display())))?;
+    let mut out = BufWriter::new(file);
+    workload::write_restore_input(services, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn worker(me: &Path, workload: Workload, size: u32) -> Command {
@@ -202,7 +232,7 @@ fn worker(me: &Path, workload: Workload, size: u32) -> Command {
 fn warm_up(options: &Options, me: &Path) -> Result<()> {
     let size = 100;
     let rules = Path::new("/tmp/bench-warm-up.rules");
-    fs::write(rules, workload::restore_input(size)).map_err(Error::io("writing the warm-up"))?;
+    write_rules(rules, size)?;
     let mut sink = Results::default();
     for tool in std::iter::once(&options.ipvsadm).chain(&options.ipvsadm_rs) {
         cli_run(tool, rules, size, Side::Reference, &mut sink)?;

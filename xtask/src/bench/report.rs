@@ -42,6 +42,8 @@ pub struct Results {
     pub environment: String,
     /// What the last reconcile run printed.
     pub reconcile_outcome: String,
+    /// The peak RSS `wait4` reports for `true`: what every child inherits from the driver.
+    pub rss_floor_kib: u64,
     samples: BTreeMap<Key, Vec<Sample>>,
 }
 
@@ -74,7 +76,10 @@ impl Results {
         let _ = writeln!(
             out,
             "Medians of {runs} run(s) per side; times in seconds, RSS in MiB; a ratio is \
-             the reference's value divided by the other's (higher is better for the other).\n"
+             the reference's value divided by the other's (higher is better for the other). \
+             Peak RSS is what wait4 reports, which includes what a child inherits from the \
+             driver at fork: `true` reports {} MiB.\n",
+            mib(self.rss_floor_kib)
         );
         let mut cli = String::new();
         for size in self.sizes() {

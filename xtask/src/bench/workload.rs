@@ -1,7 +1,7 @@
 //! The generated tables: N services of 4 direct-routing real servers each, as ipvsadm restore
 //! input and as ipvs-rs values, and the 1 % change the reconcile benchmark applies.
 
-use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
 use ipvs_rs::reconcile::{DestinationId, Report, Table};
@@ -29,18 +29,20 @@ pub fn destination(i: u32, j: u32) -> Destination {
     Destination::new(Ipv4Addr::from(RIP_BASE + i * DESTS + j + 1), PORT)
 }
 
-/// The ipvsadm restore input of `services` services, in the form `ipvsadm -Sn` writes.
-pub fn restore_input(services: u32) -> String {
-    let mut text = String::with_capacity(services as usize * 200);
+/// Writes the ipvsadm restore input of `services` services, in the form `ipvsadm -Sn` prints.
+///
+/// It streams: the driver's memory must stay small, because Linux counts a parent's resident
+/// memory at fork into the peak RSS that `wait4` reports for the child.
+pub fn write_restore_input(services: u32, out: &mut impl Write) -> io::Result<()> {
     for i in 0..services {
         let vip = Ipv4Addr::from(VIP_BASE + i + 1);
-        let _ = writeln!(text, "-A -t {vip}:{PORT} -s wlc");
+        writeln!(out, "-A -t {vip}:{PORT} -s wlc")?;
         for j in 0..DESTS {
             let rip = Ipv4Addr::from(RIP_BASE + i * DESTS + j + 1);
-            let _ = writeln!(text, "-a -t {vip}:{PORT} -r {rip}:{PORT} -g -w 1");
+            writeln!(out, "-a -t {vip}:{PORT} -r {rip}:{PORT} -g -w 1")?;
         }
     }
-    text
+    Ok(())
 }
 
 /// The lines `ipvsadm -Sn` prints for the table of `services` services.
@@ -148,7 +150,9 @@ mod tests {
 
     #[test]
     fn restore_input_and_values_describe_the_same_table() {
-        let text = restore_input(3);
+        let mut bytes = Vec::new();
+        write_restore_input(3, &mut bytes).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
         assert_eq!(text.lines().count(), save_lines(3));
         assert_eq!(text.lines().next(), Some("-A -t 10.0.0.1:80 -s wlc"));
         assert_eq!(
