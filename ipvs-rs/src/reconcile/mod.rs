@@ -46,9 +46,12 @@
 //!
 //! # Consistency
 //! IPVS dumps resume by index and carry no consistency flag (the kernel never sets
-//! `NLM_F_DUMP_INTR`): a dump that races with another writer can miss entries or show some
-//! twice. A missed entry only makes the plan try an add the kernel refuses, which the report
-//! attributes; a delete, though, must not rest on one dump. So every delete is re-verified
+//! `NLM_F_DUMP_INTR`): a dump that races with another writer (in any namespace: the kernel's
+//! service table is shared by all of them) can miss entries or show some twice.
+//! [`Table::read`] uses [`Handle::services`], which checks the service list against the
+//! kernel's count, but a writer in this namespace can still change things between the read and
+//! the apply. A missed or stale entry only makes the plan try an add or edit the kernel refuses
+//! or repeats, which the report attributes; a delete, though, must not rest on one read. So every delete is re-verified
 //! just before the batch is sent: a service with a GET of that service, a destination with a
 //! fresh dump of its service's destinations (one per service, not per destination). Only what
 //! was present in both reads and is absent from the desired state is deleted; what the second
