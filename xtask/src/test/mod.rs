@@ -88,7 +88,10 @@ impl Step {
 pub fn run(options: &Options) -> Result<i32> {
     let root = crate::workspace_root();
     let mut steps = Vec::new();
-    let finish = |steps: &[Step]| Ok(i32::from(summarize(steps).failed > 0));
+    let finish = |steps: &[Step]| {
+        let total = summarize(steps, &mut std::io::stdout().lock());
+        Ok(i32::from(total.failed > 0))
+    };
     if options.host {
         if !check(
             &mut steps,
@@ -269,10 +272,9 @@ fn run_on_host(binary: &TestBinary) -> Result<Counts> {
     )
 }
 
-/// Prints the summary; returns the total counts.
-fn summarize(steps: &[Step]) -> Counts {
+/// Writes the summary to `out`; returns the total counts.
+fn summarize(steps: &[Step], out: &mut impl Write) -> Counts {
     let mut total = Counts::default();
-    let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "\nxtask test summary:");
     let line = |step: &Step, indent: &str| {
         let counts = step.counts.map_or(String::new(), |c| {
@@ -341,7 +343,11 @@ mod tests {
                 .push(Step::new("part", Duration::ZERO, Some(counts)));
             step
         };
-        let total = summarize(&[step(0), step(2)]);
+        let mut out = Vec::new();
+        let total = summarize(&[step(0), step(2)], &mut out);
         assert_eq!((total.passed, total.failed), (2, 2));
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().last(), Some("2 passed, 2 failed"));
+        assert_eq!(out.matches("part").count(), 2);
     }
 }
