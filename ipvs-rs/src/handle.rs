@@ -1,14 +1,13 @@
 //! The handle: one netlink socket in one network namespace.
 
+use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use netlink_sys::Socket;
-
 use crate::dump::Dump;
-use crate::socket::{open_socket, Conn, Reply, DEFAULT_TIMEOUT};
+use crate::socket::{open_sockets, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
 use crate::wire::{
     CmdAttr, DaemonAttr, DestAttr, InfoAttr, IpvsAttrs, IpvsCmd, IpvsMessage, ServiceAttr,
 };
@@ -73,7 +72,7 @@ impl Handle {
     /// Fails with [`Error::NotAvailable`] when the kernel has no IPVS (see
     /// [`load_module`](crate::load_module)).
     pub fn new() -> Result<Self> {
-        Handle::from_socket(open_socket()?)
+        Handle::from_sockets(open_sockets()?)
     }
 
     /// Opens a handle in another network namespace, without moving the calling thread.
@@ -85,12 +84,12 @@ impl Handle {
     /// # Ok::<(), ipvs_rs::Error>(())
     /// ```
     pub fn open_in_netns(netns: &Netns) -> Result<Self> {
-        Handle::from_socket(netns.open_socket()?)
+        Handle::from_sockets(netns.open_sockets()?)
     }
 
-    fn from_socket(sock: Socket) -> Result<Self> {
+    fn from_sockets(sockets: Sockets) -> Result<Self> {
         Ok(Handle {
-            conn: Mutex::new(Conn::new(sock, Some(DEFAULT_TIMEOUT))?),
+            conn: Mutex::new(Conn::new(sockets, Some(DEFAULT_TIMEOUT))?),
             owner: AtomicUsize::new(0),
         })
     }
@@ -233,9 +232,47 @@ impl Handle {
             .collect()
     }
 
-    /// Every service, collected. See [`Handle::services_iter`] to stream them.
+    /// Every service, collected and checked complete.
+    ///
+    /// A dump can skip services when another namespace writes meanwhile (see [`Dump`]). This
+    /// merges repeated dumps (by key, the newest copy winning) until the merge holds exactly as
+    /// many services as the kernel counts in this namespace, the count unchanged throughout (up to
+    /// ten dumps; a count change starts the merge over). If this namespace's own table keeps
+    /// changing, the last dump is returned as it came. [`Handle::services_iter`] streams one
+    /// unchecked dump.
     pub fn services(&self) -> Result<Vec<Service>> {
-        self.services_iter()?.collect()
+        let mut merged: Vec<Service> = Vec::new();
+        let mut index: HashMap<ServiceKey, usize> = HashMap::new();
+        let mut count = None;
+        let mut last = Vec::new();
+        for _ in 0..10 {
+            let before = self.lock()?.num_services()?;
+            last = self.services_iter()?.collect::<Result<Vec<_>>>()?;
+            let after = self.lock()?.num_services()?;
+            if before != after || count != Some(after) {
+                merged.clear();
+                index.clear();
+                count = Some(after);
+            }
+            for svc in &last {
+                match index.get(&svc.key) {
+                    Some(&i) => merged[i] = svc.clone(),
+                    None => {
+                        index.insert(svc.key, merged.len());
+                        merged.push(svc.clone());
+                    }
+                }
+            }
+            if before == after && merged.len() == after as usize {
+                return Ok(merged);
+            }
+        }
+        Ok(last)
+    }
+
+    /// The number of services in the handle's namespace (the kernel's own counter).
+    pub fn service_count(&self) -> Result<u32> {
+        self.lock()?.num_services()
     }
 
     /// Streams every service as the kernel's dump arrives.
@@ -422,5 +459,18 @@ fn copy_error(e: &Error) -> Error {
 fn fill_unknown(results: &mut [Option<Result<()>>], e: &Error) {
     for r in results.iter_mut().filter(|r| r.is_none()) {
         *r = Some(Err(copy_error(e)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_is_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Handle>();
+        shareable::<Batch>();
+        shareable::<Error>();
     }
 }

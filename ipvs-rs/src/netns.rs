@@ -4,9 +4,7 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
-use netlink_sys::Socket;
-
-use crate::socket::open_socket;
+use crate::socket::{open_sockets, Sockets};
 use crate::{Error, Result};
 
 /// A network namespace, as `ip netns` names it, by file, or by a process living in it.
@@ -30,9 +28,9 @@ impl Netns {
         }
     }
 
-    /// Creates a socket inside the namespace from a short-lived thread, so the calling
-    /// thread never changes namespace. The socket stays in the namespace it was made in.
-    pub(crate) fn open_socket(&self) -> Result<Socket> {
+    /// Creates the handle's sockets inside the namespace from a short-lived thread, so the
+    /// calling thread never changes namespace. Sockets stay in the namespace they were made in.
+    pub(crate) fn open_sockets(&self) -> Result<Sockets> {
         let path = self.path();
         let netns_err = |source| Error::Netns {
             path: path.clone(),
@@ -46,7 +44,7 @@ impl Netns {
                     if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                         return Err(netns_err(std::io::Error::last_os_error()));
                     }
-                    open_socket().map_err(Error::Io)
+                    open_sockets().map_err(Error::Io)
                 })
                 .join()
                 .unwrap_or_else(|_| {

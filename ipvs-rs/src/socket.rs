@@ -1,7 +1,7 @@
 //! One generic-netlink socket speaking the IPVS family: framing, sequence numbers, acks.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -44,9 +44,21 @@ pub(crate) enum Reply {
     Done { seq: u32, errno: i32 },
 }
 
+/// `IP_VS_SO_GET_INFO`: the socket option that reports a namespace's number of services.
+const IP_VS_SO_GET_INFO: libc::c_int = 64 + 1024 + 64 + 1;
+
+/// The sockets of a handle, made in the handle's network namespace.
+pub(crate) struct Sockets {
+    /// Generic netlink, for every IPVS command.
+    pub(crate) netlink: Socket,
+    /// An inet socket, only for the service count (generic netlink has no command for it).
+    pub(crate) inet: OwnedFd,
+}
+
 /// A socket, the IPVS family id and the receive state.
 pub(crate) struct Conn {
     sock: Socket,
+    inet: OwnedFd,
     family: u16,
     seq: u32,
     buf: Vec<u8>,
@@ -54,8 +66,23 @@ pub(crate) struct Conn {
     pos: usize,
 }
 
+/// Creates the handle's sockets in the calling thread's network namespace.
+pub(crate) fn open_sockets() -> io::Result<Sockets> {
+    // SAFETY: socket has no memory-safety preconditions; the fd is owned right away.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a freshly created descriptor nothing else owns.
+    let inet = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(Sockets {
+        netlink: open_socket()?,
+        inet,
+    })
+}
+
 /// Creates a generic-netlink socket in the calling thread's network namespace.
-pub(crate) fn open_socket() -> io::Result<Socket> {
+fn open_socket() -> io::Result<Socket> {
     let mut sock = Socket::new(NETLINK_GENERIC)?;
     sock.bind_auto()?;
     sock.set_ext_ack(true)?;
@@ -92,15 +119,16 @@ fn setsockopt<T>(
 
 impl Conn {
     /// Wraps `sock` and resolves the IPVS family on it.
-    pub(crate) fn new(sock: Socket, timeout: Option<Duration>) -> Result<Self> {
-        let mut conn = Conn::unresolved(sock, timeout)?;
+    pub(crate) fn new(sockets: Sockets, timeout: Option<Duration>) -> Result<Self> {
+        let mut conn = Conn::unresolved(sockets, timeout)?;
         conn.family = conn.resolve_family()?;
         Ok(conn)
     }
 
-    fn unresolved(sock: Socket, timeout: Option<Duration>) -> Result<Self> {
+    fn unresolved(sockets: Sockets, timeout: Option<Duration>) -> Result<Self> {
         let mut conn = Conn {
-            sock,
+            sock: sockets.netlink,
+            inet: sockets.inet,
             family: 0,
             seq: 0,
             buf: vec![0; RECV_BUF],
@@ -135,6 +163,32 @@ impl Conn {
             &tv,
         )?;
         Ok(())
+    }
+
+    /// The number of services in the handle's namespace, from the kernel's counter.
+    pub(crate) fn num_services(&self) -> Result<u32> {
+        // struct ip_vs_getinfo: version, conn table size, number of services.
+        let mut info = [0u32; 3];
+        let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+        // SAFETY: info is a writable buffer of len bytes.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.inet.as_raw_fd(),
+                libc::IPPROTO_IP,
+                IP_VS_SO_GET_INFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            return Err(match err.raw_os_error() {
+                Some(libc::EPERM) => Error::PermissionDenied,
+                Some(libc::ENOPROTOOPT) => Error::NotAvailable,
+                _ => Error::Io(err),
+            });
+        }
+        Ok(info[2])
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -361,8 +415,8 @@ mod tests {
     /// A kernel that never answers: the receive gives up with [`Error::Timeout`].
     #[test]
     fn silent_kernel_is_a_timeout() {
-        let sock = open_socket().expect("netlink socket");
-        let mut conn = Conn::unresolved(sock, Some(Duration::from_millis(50))).unwrap();
+        let sockets = open_sockets().expect("sockets");
+        let mut conn = Conn::unresolved(sockets, Some(Duration::from_millis(50))).unwrap();
         let started = std::time::Instant::now();
         assert!(matches!(conn.next_reply(), Err(Error::Timeout)));
         assert!(started.elapsed() >= Duration::from_millis(40));

@@ -139,20 +139,9 @@ fn parse_sched_flags(sched: &str, text: &str) -> Result<u32> {
         }
     }
     if !any {
-        crash_like_ipvsadm();
+        return Err(Error::Crash);
     }
     Ok(flags)
-}
-
-/// ipvsadm 1.31 dereferences a null pointer when `-b` holds only commas; a drop-in
-/// clone dies the same way, by SIGSEGV, so that callers see the same status.
-fn crash_like_ipvsadm() -> ! {
-    // SAFETY: restoring the default action and raising a signal have no preconditions.
-    unsafe {
-        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
-        libc::raise(libc::SIGSEGV);
-    }
-    std::process::abort()
 }
 
 fn protocol_of(tag: Tag) -> u16 {

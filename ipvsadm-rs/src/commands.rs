@@ -12,69 +12,68 @@ use crate::kernel::{self, message, Kernel, Op};
 use crate::listing::{service_entry, title, version_header, DestRow, ServiceRow};
 use crate::resolve::{ntop, AF_INET, AF_INET6};
 use crate::sort::{compare_services, merge_sort};
+use ipvs_rs::Request;
+
+/// The request a state-changing command line sends (edits carry the complete service or
+/// real server, so what is not given goes back to the defaults, as with ipvsadm; a daemon
+/// stop carries its sync id), and the call whose wording its errors take; `None` for
+/// listings and `-R`.
+pub fn request_for(p: &Parsed) -> Option<(Op, Request)> {
+    let e = &p.entry;
+    let svc = || kernel::to_kernel_service(&e.svc);
+    let key = || kernel::key_of(&e.svc);
+    let dest = || kernel::to_kernel_dest(&e.dest);
+    Some(match e.cmd {
+        Command::Flush => (Op::Other, Request::Flush),
+        Command::Add => (Op::AddService, Request::AddService(svc())),
+        Command::Edit => (Op::UpdateService, Request::UpdateService(svc())),
+        Command::Delete => (Op::DeleteService, Request::DeleteService(key())),
+        Command::Zero => (
+            Op::Zero,
+            Request::Zero(kernel::names_a_service(&e.svc).then(key)),
+        ),
+        Command::AddDest => (Op::AddDest, Request::AddDestination(key(), dest())),
+        Command::EditDest => (Op::UpdateDest, Request::UpdateDestination(key(), dest())),
+        Command::DeleteDest => (Op::DeleteDest, Request::DeleteDestination(key(), dest())),
+        Command::Timeout => (
+            Op::Other,
+            Request::SetTimeouts(kernel::to_kernel_timeouts(&e.timeouts)),
+        ),
+        Command::StartDaemon => (
+            Op::StartDaemon,
+            Request::StartDaemon(kernel::to_kernel_daemon(&e.daemon)),
+        ),
+        Command::StopDaemon => (
+            Op::StopDaemon,
+            Request::StopDaemon(kernel::to_kernel_daemon(&e.daemon)),
+        ),
+        Command::List | Command::Save | Command::Restore | Command::None => return None,
+    })
+}
+
+/// Prints a failed request's message as ipvsadm does and gives the line's result.
+pub fn report(op: Op, result: &ipvs_rs::Result<()>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("{}", message(op, err));
+            -1
+        }
+    }
+}
 
 /// Runs a kernel-changing or listing command; returns ipvsadm's result for the line
 /// (0, or -1 after printing a kernel error).
 pub fn execute(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<i32> {
-    let e = &p.entry;
-    let h = &k.handle;
-    let (op, result) = match e.cmd {
-        Command::List => {
-            list(k, p, out)?;
-            return Ok(0);
-        }
-        Command::Save => {
-            list_all(k, p.format | fmt::RULE, out)?;
-            return Ok(0);
-        }
-        Command::Flush => (Op::Other, h.flush()),
-        Command::Add => (
-            Op::AddService,
-            h.add_service(&kernel::to_kernel_service(&e.svc)),
-        ),
-        Command::Edit => (
-            Op::UpdateService,
-            h.update_service(&kernel::to_kernel_service(&e.svc)),
-        ),
-        Command::Delete => (Op::DeleteService, h.delete_service(&kernel::key_of(&e.svc))),
-        Command::Zero => {
-            let key = kernel::names_a_service(&e.svc).then(|| kernel::key_of(&e.svc));
-            (Op::Zero, h.zero(key.as_ref()))
-        }
-        Command::AddDest => (
-            Op::AddDest,
-            h.add_destination(&kernel::key_of(&e.svc), &kernel::to_kernel_dest(&e.dest)),
-        ),
-        Command::EditDest => (
-            Op::UpdateDest,
-            h.update_destination(&kernel::key_of(&e.svc), &kernel::to_kernel_dest(&e.dest)),
-        ),
-        Command::DeleteDest => (
-            Op::DeleteDest,
-            h.delete_destination(&kernel::key_of(&e.svc), &kernel::to_kernel_dest(&e.dest)),
-        ),
-        Command::Timeout => (
-            Op::Other,
-            h.set_timeouts(&kernel::to_kernel_timeouts(&e.timeouts)),
-        ),
-        Command::StartDaemon => (
-            Op::StartDaemon,
-            h.start_daemon(&kernel::to_kernel_daemon(&e.daemon)),
-        ),
-        Command::StopDaemon => {
-            let d = kernel::to_kernel_daemon(&e.daemon);
-            (Op::StopDaemon, h.stop_daemon(d.state))
-        }
-        Command::Restore | Command::None => return Ok(0),
-    };
-    match result {
-        Ok(()) => Ok(0),
-        Err(err) => {
-            let _ = out.flush();
-            eprintln!("{}", message(op, &err));
-            Ok(-1)
-        }
+    if let Some((op, request)) = request_for(p) {
+        return Ok(report(op, &k.handle.execute(&request)));
     }
+    match p.entry.cmd {
+        Command::List => list(k, p, out)?,
+        Command::Save => list_all(k, p.format | fmt::RULE, out)?,
+        _ => {}
+    }
+    Ok(0)
 }
 
 fn list(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {

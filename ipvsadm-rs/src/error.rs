@@ -43,6 +43,10 @@ pub enum Error {
         /// How many lines were bad.
         count: usize,
     },
+    /// ipvsadm 1.31 dereferences a null pointer here (`-b` made only of commas); the program
+    /// dies of SIGSEGV the same way, so that callers see the same status.
+    #[error("ipvsadm 1.31 dies of SIGSEGV on scheduler flags made only of commas")]
+    Crash,
     /// Reading input or writing output failed.
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -59,6 +63,7 @@ impl Error {
             Error::TryHelp { .. } => 255,
             Error::Help { .. } => 0,
             Error::Listing(_) | Error::Io(_) => 1,
+            Error::Crash => 128 + libc::SIGSEGV,
         }
     }
 }

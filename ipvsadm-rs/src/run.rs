@@ -1,6 +1,6 @@
 //! The program: ipvsadm's order of events, from IPVS initialisation to the exit status.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::checks::opt;
 use crate::cmdline::{self, Outcome, Parsed};
@@ -8,23 +8,42 @@ use crate::commands;
 use crate::entry::Command;
 use crate::error::{Error, Result};
 use crate::generate;
-use crate::kernel::{self, Kernel};
+use crate::kernel::{self, Kernel, Op};
 use crate::netns;
 use crate::restore_input::RestoreReader;
+use ipvs_rs::Batch;
+
+/// The C library's buffer for a stdout that is not a terminal.
+const STDIO_BUFFER: usize = 4096;
 
 /// Runs ipvsadm-rs with `args` (the program name first) and returns the exit status.
+///
+/// Standard output is buffered as C's stdio buffers it (by line on a terminal, in 4 KiB
+/// blocks otherwise) and is written out at the end, while messages go to stderr at once.
 pub fn run(args: Vec<String>) -> i32 {
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out: Box<dyn Write> = if stdout.is_terminal() {
+        Box::new(stdout.lock())
+    } else {
+        Box::new(BufWriter::with_capacity(STDIO_BUFFER, stdout.lock()))
+    };
     let status = match run_with(args, &mut out) {
         Ok(status) => status,
-        Err(e) => {
-            let _ = out.flush();
-            report(&e, &mut out)
-        }
+        Err(Error::Crash) => crash(),
+        Err(e) => report(&e, &mut out),
     };
     let _ = out.flush();
     status
+}
+
+/// Dies of SIGSEGV like ipvsadm 1.31, losing buffered output as it does.
+fn crash() -> ! {
+    // SAFETY: restoring the default action and raising a signal have no preconditions.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::raise(libc::SIGSEGV);
+    }
+    std::process::abort()
 }
 
 fn report(e: &Error, out: &mut dyn Write) -> i32 {
@@ -61,30 +80,20 @@ fn run_with(args: Vec<String>, out: &mut dyn Write) -> Result<i32> {
         }
         return Ok(0);
     }
-    process(&k, &args, false, out)
+    process(&k, &args, out)
 }
 
-/// ipvsadm's `process_options`: one command line, parsed and run; returns its result.
-pub fn process(
-    k: &Kernel,
-    argv: &[String],
-    reading_stdin: bool,
-    out: &mut dyn Write,
-) -> Result<i32> {
+/// ipvsadm's `process_options` for the command line itself: parsed and run; returns its
+/// result. (`-R` lines go through [`restore_lines`].)
+pub fn process(k: &Kernel, argv: &[String], out: &mut dyn Write) -> Result<i32> {
     let p = match cmdline::parse(argv)? {
         Outcome::ScanFailed(msg) => {
-            let _ = out.flush();
             eprintln!("{msg}");
             return Ok(-1);
         }
         Outcome::Ready(p) => p,
     };
     if p.entry.cmd == Command::Restore {
-        if reading_stdin {
-            return Err(Error::TryHelp {
-                program: argv[0].clone(),
-            });
-        }
         return restore(k, argv, &p, out);
     }
     commands::execute(k, &p, out)
@@ -106,26 +115,101 @@ fn with_program(program: &str, words: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// How many state-changing lines `-R` collects before sending them.
+const BATCH_LINES: usize = 1024;
+
+/// Consecutive state-changing `-R` lines, sent together in few `sendmsg` calls.
+///
+/// The kernel applies a batch's requests in order, each as if sent alone, and answers each;
+/// the answers are reported in line order before anything a later line prints, so `-R`'s
+/// output and final status are those of one request per line.
+struct Pending {
+    batch: Batch,
+    ops: Vec<Op>,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            batch: Batch::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    /// Sends what is pending; returns the last line's result, if any line was pending.
+    fn send(&mut self, k: &Kernel) -> Option<i32> {
+        if self.ops.is_empty() {
+            return None;
+        }
+        let results = k.handle.apply(&self.batch);
+        let mut last = None;
+        for (op, r) in self.ops.iter().zip(&results) {
+            last = Some(commands::report(*op, r));
+        }
+        *self = Pending::new();
+        last
+    }
+}
+
 fn restore(k: &Kernel, argv: &[String], p: &Parsed, out: &mut dyn Write) -> Result<i32> {
     let program = &argv[0];
     if p.has(opt::CHECK) {
         let lines = read_all_lines();
         check_lines(program, &lines)?;
-        let mut result = 0;
-        for words in lines.iter().filter(|w| !w.is_empty()) {
-            result = process(k, &with_program(program, words), true, out)?;
-        }
-        return Ok(result);
+        return restore_lines(k, program, lines.into_iter(), out);
     }
     let stdin = io::stdin();
     let mut reader = RestoreReader::new(stdin.lock());
+    let lines = std::iter::from_fn(move || reader.next_line().ok().flatten());
+    restore_lines(k, program, lines, out)
+}
+
+/// ipvsadm's `restore_table`: each non-empty line is a command line; the result is the last
+/// line's.
+fn restore_lines(
+    k: &Kernel,
+    program: &str,
+    lines: impl Iterator<Item = Vec<String>>,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let mut pending = Pending::new();
     let mut result = 0;
-    while let Ok(Some(words)) = reader.next_line() {
-        if !words.is_empty() {
-            result = process(k, &with_program(program, &words), true, out)?;
+    for words in lines.filter(|w| !w.is_empty()) {
+        let argv = with_program(program, &words);
+        let parsed = cmdline::parse(&argv);
+        if !matches!(parsed, Ok(Outcome::Ready(_))) {
+            pending.send(k);
+        }
+        let parsed = match parsed? {
+            Outcome::Ready(p) => p,
+            Outcome::ScanFailed(msg) => {
+                eprintln!("{msg}");
+                result = -1;
+                continue;
+            }
+        };
+        match commands::request_for(&parsed) {
+            Some((op, request)) => {
+                pending.batch.push(request);
+                pending.ops.push(op);
+                if pending.ops.len() >= BATCH_LINES {
+                    if let Some(r) = pending.send(k) {
+                        result = r;
+                    }
+                }
+            }
+            None => {
+                pending.send(k);
+                if parsed.entry.cmd == Command::Restore {
+                    return Err(Error::TryHelp {
+                        program: program.to_string(),
+                    });
+                }
+                result = commands::execute(k, &parsed, out)?;
+            }
         }
     }
-    Ok(result)
+    Ok(pending.send(k).unwrap_or(result))
 }
 
 /// What is wrong with one restore line, if anything, without touching the kernel.

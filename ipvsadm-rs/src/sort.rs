@@ -58,29 +58,60 @@ pub fn compare_dests(a: &Dest, b: &Dest) -> i32 {
 }
 
 /// Sorts like glibc's merge sort, calling `cmp` on the same pairs in the same order.
-pub fn merge_sort<T: Clone>(items: &mut [T], cmp: &impl Fn(&T, &T) -> i32) {
-    let n = items.len();
+///
+/// The merge works on indices and the items are moved once at the end, so sorting large
+/// tables copies no rows.
+pub fn merge_sort<T>(items: &mut [T], cmp: &impl Fn(&T, &T) -> i32) {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    let mut scratch = Vec::with_capacity(items.len());
+    msort(&mut order, &mut scratch, &|a: usize, b: usize| {
+        cmp(&items[a], &items[b])
+    });
+    apply_order(items, &order);
+}
+
+fn msort(v: &mut [usize], scratch: &mut Vec<usize>, cmp: &impl Fn(usize, usize) -> i32) {
+    let n = v.len();
     if n <= 1 {
         return;
     }
     let n1 = n / 2;
-    merge_sort(&mut items[..n1], cmp);
-    merge_sort(&mut items[n1..], cmp);
-    let (left, right) = items.split_at(n1);
-    let mut merged = Vec::with_capacity(n);
-    let (mut i, mut j) = (0, 0);
-    while i < left.len() && j < right.len() {
-        if cmp(&left[i], &right[j]) <= 0 {
-            merged.push(left[i].clone());
+    msort(&mut v[..n1], scratch, cmp);
+    msort(&mut v[n1..], scratch, cmp);
+    scratch.clear();
+    let (mut i, mut j) = (0, n1);
+    while i < n1 && j < n {
+        if cmp(v[i], v[j]) <= 0 {
+            scratch.push(v[i]);
             i += 1;
         } else {
-            merged.push(right[j].clone());
+            scratch.push(v[j]);
             j += 1;
         }
     }
-    merged.extend_from_slice(&left[i..]);
-    merged.extend_from_slice(&right[j..]);
-    items.clone_from_slice(&merged);
+    scratch.extend_from_slice(&v[i..n1]);
+    scratch.extend_from_slice(&v[j..]);
+    v.copy_from_slice(scratch);
+}
+
+/// Rearranges `items` so that position `i` holds what was at `order[i]`.
+fn apply_order<T>(items: &mut [T], order: &[usize]) {
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        if placed[start] {
+            continue;
+        }
+        let mut cur = start;
+        loop {
+            placed[cur] = true;
+            let next = order[cur];
+            if next == start {
+                break;
+            }
+            items.swap(cur, next);
+            cur = next;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +179,13 @@ mod tests {
                 "f5"
             ]
         );
+    }
+
+    #[test]
+    fn apply_order_follows_cycles() {
+        let mut v = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        apply_order(&mut v, &[2, 0, 5, 3, 1, 4]);
+        assert_eq!(v, vec!['c', 'a', 'f', 'd', 'b', 'e']);
     }
 
     #[test]

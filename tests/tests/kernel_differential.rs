@@ -616,6 +616,10 @@ fn restore_input_handling() {
         ("restore-empty", vec![restore(""), restore("\n\n"), cmd("-Ln")]),
         ("restore-extra-args", vec![restore("-C\n"), with_stdin_args("-R -n", "-C\n")]),
         ("restore-segv", vec![restore("-A -t 1.1.1.23:80\n-A -t 1.1.1.24:80 -b ,\n"), cmd("-Ln")]),
+        (
+            "restore-segv-loses-buffered-output",
+            vec![restore("-A -t 1.1.1.26:80\n-Ln\n-A -t 1.1.1.26:80\n-A -t 1.1.1.27:80 -b ,\n"), cmd("-Ln")],
+        ),
         ("restore-kernel-errors", vec![restore("-a -t 9.9.9.9:80 -r 1.1.1.1\n-D -t 9.9.9.9:80\n-A -t 1.1.1.25:80\n")]),
     ];
     assert_same(&scenarios);

@@ -20,6 +20,11 @@ const KERNEL_PREFIX: &str = "kernel_";
 /// Tests of the VM lane itself: `tests/vm_*.rs`, run on the host, each booting VMs.
 const VM_PREFIX: &str = "vm_";
 
+/// How long the one guest that runs every kernel test may take unless `--timeout` says
+/// otherwise: the whole kernel suite shares one boot, and TCG on a loaded 2-core machine
+/// needs about ten minutes for it today, so a single command's default would cut it off.
+const KERNEL_LANE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+
 /// Which parts of the suite to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -34,7 +39,10 @@ pub struct Options {
 /// Parses `[--kernel 6.1|6.12] [--timeout SECS] [--no-vm | --vm-only]`.
 pub fn parse_args(args: &[String]) -> Result<Options> {
     let mut options = Options {
-        vm: vm::Options::default(),
+        vm: vm::Options {
+            timeout: KERNEL_LANE_TIMEOUT,
+            ..vm::Options::default()
+        },
         host: true,
         kernel: true,
     };
@@ -325,6 +333,9 @@ mod tests {
         assert!(!options.host && options.kernel);
         let options = parse_args(&[]).unwrap();
         assert!(options.host && options.kernel);
+        assert_eq!(options.vm.timeout, KERNEL_LANE_TIMEOUT);
+        let options = parse_args(&args("--timeout 90")).unwrap();
+        assert_eq!(options.vm.timeout, Duration::from_secs(90));
         assert!(parse_args(&args("--no-vm --vm-only")).is_err());
         assert!(parse_args(&args("--fast")).is_err());
     }
