@@ -228,7 +228,7 @@ fn parse_arp(body: &[u8]) -> Option<Arp> {
         Some(Ipv4Addr::from(b))
     };
     Some(Arp {
-        operation: u16::from_be_bytes([body[6], body[7]]),
+        operation: u16::from_be_bytes(body.get(6..8)?.try_into().ok()?),
         sender_mac: MacAddr::from_slice(body.get(8..14)?)?,
         sender_ip: ip(14)?,
         target_mac: MacAddr::from_slice(body.get(18..24)?)?,
@@ -456,6 +456,15 @@ mod tests {
         assert_eq!(
             Frame::parse(&ipv6).unwrap().payload,
             Payload::Other { ethertype: 0x86dd }
+        );
+        // An ARP header cut right after its fixed part, before the operation.
+        let mut arp = vec![0; 14];
+        arp[12] = 0x08;
+        arp[13] = 0x06;
+        arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0]);
+        assert_eq!(
+            Frame::parse(&arp).unwrap().payload,
+            Payload::Other { ethertype: 0x0806 }
         );
         let mut cut = vec![0; 14];
         cut[12] = 0x08;
