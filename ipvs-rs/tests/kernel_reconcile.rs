@@ -71,8 +71,8 @@ fn settings_of(table: &Table) -> Settings {
         .iter()
         .map(|e| {
             let dests = e
-                .destinations
-                .values()
+                .destinations()
+                .iter()
                 .map(|d| {
                     (
                         DestinationId::of(d),

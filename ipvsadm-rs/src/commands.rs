@@ -14,9 +14,10 @@ use crate::resolve::{ntop, AF_INET, AF_INET6};
 use crate::sort::{compare_services, merge_sort};
 use ipvs_rs::Request;
 
-/// The request a state-changing command line sends, with the complete objects ipvsadm
-/// sends (deletes and zeroes carry the whole service, a daemon stop its sync id), and the
-/// call whose wording its errors take; `None` for listings and `-R`.
+/// The request a state-changing command line sends (edits carry the complete service or
+/// real server, so what is not given goes back to the defaults, as with ipvsadm; a daemon
+/// stop carries its sync id), and the call whose wording its errors take; `None` for
+/// listings and `-R`.
 pub fn request_for(p: &Parsed) -> Option<(Op, Request)> {
     let e = &p.entry;
     let svc = || kernel::to_kernel_service(&e.svc);

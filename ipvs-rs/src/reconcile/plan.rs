@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Scope, Table};
+use super::{DestinationId, Scope, Table};
 use crate::{Batch, Destination, Service, ServiceFlags, ServiceKey};
 
 /// One change a reconcile makes.
@@ -58,7 +58,7 @@ impl Change {
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let id = |d: &Destination| super::DestinationId::of(d);
+        let id = DestinationId::of;
         match self {
             Change::AddService(s) => write!(f, "add service {}", s.key),
             Change::UpdateService(s) => write!(f, "update service {}", s.key),
@@ -107,8 +107,8 @@ impl Plan {
             let Some(have) = current.get(&key) else {
                 services.push(Change::AddService(want.service.clone()));
                 dest_adds.extend(
-                    want.destinations
-                        .values()
+                    want.destinations()
+                        .iter()
                         .map(|d| Change::AddDestination(key, d.clone())),
                 );
                 continue;
@@ -116,8 +116,8 @@ impl Plan {
             if !same_service(&have.service, &want.service) {
                 services.push(Change::UpdateService(want.service.clone()));
             }
-            for (id, dest) in &want.destinations {
-                match have.destinations.get(id) {
+            for dest in want.destinations() {
+                match have.destination(&DestinationId::of(dest)) {
                     None => dest_adds.push(Change::AddDestination(key, dest.clone())),
                     Some(old) if !same_destination(old, dest) => {
                         dest_updates.push(Change::UpdateDestination(key, dest.clone()))
@@ -126,10 +126,10 @@ impl Plan {
                 }
             }
             dest_deletes.extend(
-                have.destinations
+                have.destinations()
                     .iter()
-                    .filter(|(id, _)| !want.destinations.contains_key(id))
-                    .map(|(_, d)| Change::DeleteDestination(key, d.clone())),
+                    .filter(|d| want.destination(&DestinationId::of(d)).is_none())
+                    .map(|d| Change::DeleteDestination(key, d.clone())),
             );
         }
         let service_deletes = current

@@ -36,12 +36,62 @@ impl fmt::Display for DestinationId {
 }
 
 /// One service and its destinations.
+///
+/// The destinations are kept sorted by [`DestinationId`], one per identity, in a plain vector:
+/// a table of 50,000 services holds one small allocation per service, not a map node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The service.
     pub service: Service,
-    /// Its destinations, by identity.
-    pub destinations: BTreeMap<DestinationId, Destination>,
+    destinations: Vec<Destination>,
+}
+
+impl Entry {
+    /// A service with these destinations; of two with the same identity the last one wins.
+    pub fn new(service: Service, destinations: impl IntoIterator<Item = Destination>) -> Self {
+        let mut destinations: Vec<Destination> = destinations.into_iter().collect();
+        // A stable sort keeps equal identities in input order, so the last one can win.
+        destinations.sort_by_key(DestinationId::of);
+        let mut unique: Vec<Destination> = Vec::with_capacity(destinations.len());
+        for dest in destinations {
+            match unique.last_mut() {
+                Some(last) if DestinationId::of(last) == DestinationId::of(&dest) => *last = dest,
+                _ => unique.push(dest),
+            }
+        }
+        Entry {
+            service,
+            destinations: unique,
+        }
+    }
+
+    /// The destinations, sorted by identity.
+    pub fn destinations(&self) -> &[Destination] {
+        &self.destinations
+    }
+
+    /// The destination of this identity.
+    pub fn destination(&self, id: &DestinationId) -> Option<&Destination> {
+        self.position(id).ok().map(|i| &self.destinations[i])
+    }
+
+    /// Adds a destination, or replaces the one of the same identity.
+    pub fn insert_destination(&mut self, dest: Destination) {
+        match self.position(&DestinationId::of(&dest)) {
+            Ok(i) => self.destinations[i] = dest,
+            Err(i) => self.destinations.insert(i, dest),
+        }
+    }
+
+    /// Removes the destination of this identity.
+    pub fn remove_destination(&mut self, id: &DestinationId) -> Option<Destination> {
+        self.position(id).ok().map(|i| self.destinations.remove(i))
+    }
+
+    fn position(&self, id: &DestinationId) -> std::result::Result<usize, usize> {
+        self.destinations
+            .binary_search_by(|d| DestinationId::of(d).cmp(id))
+    }
 }
 
 /// Services with their destinations, keyed by service: the desired state a caller hands to
@@ -61,7 +111,7 @@ pub struct Entry {
 ///     Service::new(key),
 ///     (3..=5).map(|host| Destination::new(Ipv4Addr::new(192, 168, 0, host), 80)),
 /// );
-/// assert_eq!(desired.get(&key).unwrap().destinations.len(), 3);
+/// assert_eq!(desired.get(&key).unwrap().destinations().len(), 3);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
@@ -80,17 +130,8 @@ impl Table {
         service: Service,
         destinations: impl IntoIterator<Item = Destination>,
     ) -> &mut Self {
-        let destinations = destinations
-            .into_iter()
-            .map(|d| (DestinationId::of(&d), d))
-            .collect();
-        self.services.insert(
-            service.key,
-            Entry {
-                service,
-                destinations,
-            },
-        );
+        self.services
+            .insert(service.key, Entry::new(service, destinations));
         self
     }
 
@@ -99,7 +140,7 @@ impl Table {
     pub fn insert_destination(&mut self, key: &ServiceKey, dest: Destination) -> bool {
         match self.services.get_mut(key) {
             Some(entry) => {
-                entry.destinations.insert(DestinationId::of(&dest), dest);
+                entry.insert_destination(dest);
                 true
             }
             None => false,
@@ -179,5 +220,62 @@ impl FromIterator<(Service, Vec<Destination>)> for Table {
             table.insert(service, destinations);
         }
         table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn dest(n: u8) -> Destination {
+        Destination::new(Ipv4Addr::new(192, 168, 1, n), 80)
+    }
+
+    #[test]
+    fn destinations_stay_sorted_and_unique_with_the_last_one_winning() {
+        let key = ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 80);
+        let mut entry = Entry::new(
+            Service::new(key),
+            [dest(3), dest(1), dest(3).with_weight(7), dest(2)],
+        );
+        let weights: Vec<(u8, i32)> = entry
+            .destinations()
+            .iter()
+            .map(|d| {
+                (
+                    d.addr
+                        .to_string()
+                        .rsplit('.')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap(),
+                    d.weight,
+                )
+            })
+            .collect();
+        assert_eq!(weights, [(1, 1), (2, 1), (3, 7)]);
+        entry.insert_destination(dest(0));
+        entry.insert_destination(dest(2).with_weight(4));
+        assert_eq!(
+            entry
+                .destination(&DestinationId::of(&dest(2)))
+                .unwrap()
+                .weight,
+            4
+        );
+        assert_eq!(entry.destinations().len(), 4);
+        assert!(entry
+            .remove_destination(&DestinationId::of(&dest(1)))
+            .is_some());
+        assert!(entry
+            .remove_destination(&DestinationId::of(&dest(1)))
+            .is_none());
+        let ids: Vec<DestinationId> = entry.destinations().iter().map(DestinationId::of).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert_eq!(ids.len(), 3);
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use ipvs_rs::reconcile::{Report, Table};
+use ipvs_rs::reconcile::{DestinationId, Report, Table};
 use ipvs_rs::{Batch, Destination, Service, ServiceKey};
 
 /// Real servers per service.
@@ -107,14 +107,8 @@ impl Change {
         }
         for i in q..2 * q {
             if let Some(entry) = table.get_mut(&service_key(i)) {
-                let old = destination(i, DESTS - 1);
-                entry
-                    .destinations
-                    .remove(&ipvs_rs::reconcile::DestinationId::of(&old));
-                let new = Destination::new(Ipv4Addr::from(NEW_RIP_BASE + i), PORT);
-                entry
-                    .destinations
-                    .insert(ipvs_rs::reconcile::DestinationId::of(&new), new);
+                entry.remove_destination(&DestinationId::of(&destination(i, DESTS - 1)));
+                entry.insert_destination(Destination::new(Ipv4Addr::from(NEW_RIP_BASE + i), PORT));
             }
         }
     }
