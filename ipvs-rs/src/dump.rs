@@ -5,8 +5,9 @@ use std::net::IpAddr;
 
 use crate::handle::ConnGuard;
 use crate::socket::Reply;
-use crate::wire::{IpvsCmd, IpvsMessage};
+use crate::wire::IpvsCmd;
 use crate::{AddressFamily, Daemon, DaemonState, Destination, Error, Result, Service, ServiceKey};
+use netlink_packet_core::DecodeError;
 
 /// What makes two entries of one dump the same object.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,8 +40,9 @@ impl Dumped for Daemon {
     }
 }
 
-/// Turns one dump message into an item; the family is the dumped service's.
-pub(crate) type Decoder<T> = fn(&IpvsMessage, AddressFamily) -> Result<T>;
+/// Turns one dump message (from its generic-netlink header on) into an item; the family is the
+/// dumped service's.
+pub(crate) type Decoder<T> = fn(&[u8], AddressFamily) -> Result<T, DecodeError>;
 
 /// An iterator over a dump, decoding entries as the kernel's datagrams arrive.
 ///
@@ -86,12 +88,12 @@ impl<T: Dumped> Iterator for Dump<'_, T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let guard = self.guard.as_mut()?;
+        let (decode, family) = (self.decode, self.family);
         loop {
-            match guard.next_reply() {
+            match guard.next_reply_with(&mut |genl| decode(genl, family)) {
                 Ok(Reply::Message { seq, msg }) if seq == self.seq => {
-                    match (self.decode)(&msg, self.family) {
-                        Ok(item) if !self.seen.insert(item.identity()) => {}
-                        decoded => return Some(decoded),
+                    if self.seen.insert(msg.identity()) {
+                        return Some(Ok(msg));
                     }
                 }
                 Ok(Reply::Done { seq, errno }) if seq == self.seq => {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::dump::Dump;
 use crate::socket::{open_sockets, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
 use crate::wire::{
-    CmdAttr, DaemonAttr, DestAttr, InfoAttr, IpvsAttrs, IpvsCmd, IpvsMessage, ServiceAttr,
+    daemon_entry, destination_entry, service_entry, CmdAttr, InfoAttr, IpvsAttrs, IpvsCmd,
+    IpvsMessage, ServiceAttr,
 };
 use crate::{
     AddressFamily, Batch, Daemon, DaemonState, Destination, Error, Info, Netns, Request, Result,
@@ -280,7 +281,7 @@ impl Handle {
         self.dump(
             IpvsMessage::new(IpvsCmd::GetService, vec![]),
             AddressFamily::Inet,
-            |m, _| decode_service(m),
+            |genl, _| service_entry(genl),
         )
     }
 
@@ -337,7 +338,7 @@ impl Handle {
             IpvsCmd::GetDest,
             vec![CmdAttr::Service(ServiceAttr::from_key(key))],
         );
-        self.dump(msg, key.family(), decode_destination)
+        self.dump(msg, key.family(), destination_entry)
     }
 
     /// Adds a destination to a service.
@@ -394,7 +395,7 @@ impl Handle {
         self.dump(
             IpvsMessage::new(IpvsCmd::GetDaemon, vec![]),
             AddressFamily::Inet,
-            |m, _| decode_daemon(m),
+            |genl, _| daemon_entry(genl),
         )?
         .collect()
     }
@@ -422,28 +423,6 @@ fn decode_service(msg: &IpvsMessage) -> Result<Service> {
             _ => None,
         })
         .unwrap_or_else(|| Err(Error::Decode("message without service".into())))
-}
-
-fn decode_destination(msg: &IpvsMessage, family: AddressFamily) -> Result<Destination> {
-    msg.cmd_attrs()
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Dest(attrs) => {
-                Some(DestAttr::to_destination(attrs, family).map_err(decode_err))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| Err(Error::Decode("message without destination".into())))
-}
-
-fn decode_daemon(msg: &IpvsMessage) -> Result<Daemon> {
-    msg.cmd_attrs()
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Daemon(attrs) => Some(DaemonAttr::to_daemon(attrs).map_err(decode_err)),
-            _ => None,
-        })
-        .unwrap_or_else(|| Err(Error::Decode("message without daemon".into())))
 }
 
 /// A copy of a socket-level error for each request it leaves unresolved.

@@ -5,17 +5,19 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+    DecodeError, NetlinkHeader, NetlinkMessage, NetlinkPayload, ParseableParametrized, NLM_F_ACK,
+    NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::GenlMessage;
+use netlink_packet_generic::{GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
 
 use crate::wire::{IpvsMessage, FAMILY_NAME};
 use crate::{Error, Result};
 
 const NLMSG_HDRLEN: usize = 16;
+const GENL_HDRLEN: usize = 4;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_CAPPED: u16 = 0x100;
@@ -31,9 +33,9 @@ const SOCKET_RCVBUF: libc::c_int = 4 * 1024 * 1024;
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the kernel sent back, attributed by sequence number.
-pub(crate) enum Reply {
-    /// A message of the IPVS family (a dump entry or a get reply).
-    Message { seq: u32, msg: IpvsMessage },
+pub(crate) enum Reply<T = IpvsMessage> {
+    /// A message of the IPVS family (a dump entry or a get reply), decoded.
+    Message { seq: u32, msg: T },
     /// An ack (`errno` 0) or an error for the request `seq`.
     Ack {
         seq: u32,
@@ -210,13 +212,14 @@ impl Conn {
         self.send(&out)?;
         let mut family = None;
         loop {
-            let (hdr, bytes) = self.next_raw()?;
+            let (hdr, range) = self.next_raw()?;
+            let bytes = &self.buf[range];
             if hdr.sequence_number != seq {
                 continue;
             }
             match hdr.message_type {
                 NLMSG_ERROR => {
-                    let (errno, _) = parse_error(&bytes, hdr.flags)?;
+                    let (errno, _) = parse_error(bytes, hdr.flags)?;
                     return match (errno, family) {
                         (0, Some(id)) => Ok(id),
                         (libc::ENOENT, _) | (0, None) => Err(Error::NotAvailable),
@@ -224,7 +227,7 @@ impl Conn {
                     };
                 }
                 _ => {
-                    let parsed = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(&bytes)
+                    let parsed = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(bytes)
                         .map_err(|e| Error::Decode(e.to_string()))?;
                     if let NetlinkPayload::InnerMessage(m) = parsed.payload {
                         family = m.payload.nlas.iter().find_map(|a| match a {
@@ -287,7 +290,8 @@ impl Conn {
     }
 
     /// The next message from the kernel, reading a datagram when the buffer is used up.
-    fn next_raw(&mut self) -> Result<(NetlinkHeader, Vec<u8>)> {
+    /// The bytes are `self.buf[range]`.
+    fn next_raw(&mut self) -> Result<(NetlinkHeader, std::ops::Range<usize>)> {
         if self.pos >= self.len {
             self.fill()?;
         }
@@ -306,9 +310,9 @@ impl Conn {
         hdr.message_type = u16::from_ne_bytes([rest[4], rest[5]]);
         hdr.flags = u16::from_ne_bytes([rest[6], rest[7]]);
         hdr.sequence_number = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
-        let bytes = rest[..len].to_vec();
+        let range = self.pos..self.pos + len;
         self.pos += (len + 3) & !3;
-        Ok((hdr, bytes))
+        Ok((hdr, range))
     }
 
     fn fill(&mut self) -> Result<()> {
@@ -341,12 +345,25 @@ impl Conn {
 
     /// The next reply of the IPVS family, an ack or a dump end.
     pub(crate) fn next_reply(&mut self) -> Result<Reply> {
+        self.next_reply_with(&mut |genl| {
+            let header = GenlHeader::parse(genl)?;
+            IpvsMessage::parse_with_param(&genl[GENL_HDRLEN..], header)
+        })
+    }
+
+    /// The next reply, with a message of the IPVS family decoded by `decode` straight from the
+    /// receive buffer (it gets the bytes from the generic-netlink header on).
+    pub(crate) fn next_reply_with<T>(
+        &mut self,
+        decode: &mut dyn FnMut(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Reply<T>> {
         loop {
-            let (hdr, bytes) = self.next_raw()?;
+            let (hdr, range) = self.next_raw()?;
+            let bytes = &self.buf[range];
             let seq = hdr.sequence_number;
             match hdr.message_type {
                 NLMSG_ERROR => {
-                    let (errno, message) = parse_error(&bytes, hdr.flags)?;
+                    let (errno, message) = parse_error(bytes, hdr.flags)?;
                     return Ok(Reply::Ack {
                         seq,
                         errno,
@@ -360,14 +377,9 @@ impl Conn {
                     return Ok(Reply::Done { seq, errno: -code });
                 }
                 t if t == self.family => {
-                    let parsed = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(&bytes)
-                        .map_err(|e| Error::Decode(e.to_string()))?;
-                    if let NetlinkPayload::InnerMessage(m) = parsed.payload {
-                        return Ok(Reply::Message {
-                            seq,
-                            msg: m.payload,
-                        });
-                    }
+                    let msg =
+                        decode(&bytes[NLMSG_HDRLEN..]).map_err(|e| Error::Decode(e.to_string()))?;
+                    return Ok(Reply::Message { seq, msg });
                 }
                 _ => {}
             }

@@ -108,8 +108,6 @@ pub const FWD_LOCAL: u32 = 1;
 pub const FWD_TUNNEL: u32 = 2;
 /// Forwarding method: direct routing.
 pub const FWD_ROUTE: u32 = 3;
-/// Forwarding method: bypass.
-pub const FWD_BYPASS: u32 = 4;
 /// The bits of the connection flags that hold the forwarding method.
 pub const FWD_MASK: u32 = 7;
 

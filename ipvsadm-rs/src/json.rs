@@ -230,9 +230,17 @@ fn destination(d: &Destination) -> JsonDestination {
 
 fn service(svc: &Service, mut dests: Vec<Destination>, sort: bool) -> JsonService {
     if sort {
-        merge_sort(&mut dests, &|a: &Destination, b: &Destination| {
-            compare_dests(&kernel::dest_row(a).dest, &kernel::dest_row(b).dest)
-        });
+        let mut keyed: Vec<(crate::entry::Dest, Destination)> = dests
+            .into_iter()
+            .map(|d| (kernel::dest_row(&d).dest, d))
+            .collect();
+        merge_sort(
+            &mut keyed,
+            &|a: &(crate::entry::Dest, Destination), b: &(crate::entry::Dest, Destination)| {
+                compare_dests(&a.0, &b.0)
+            },
+        );
+        dests = keyed.into_iter().map(|(_, d)| d).collect();
     }
     let (kind, address, port, fwmark) = match svc.key {
         ServiceKey::Inet {
@@ -280,9 +288,17 @@ pub fn write_table(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {
             .map_err(|e| Error::Listing(message(Op::GetServices, &e)))?
     };
     if sort {
-        merge_sort(&mut services, &|a: &Service, b: &Service| {
-            compare_services(&kernel::service_row(a).svc, &kernel::service_row(b).svc)
-        });
+        let mut keyed: Vec<(crate::entry::Service, Service)> = services
+            .into_iter()
+            .map(|s| (kernel::service_row(&s).svc, s))
+            .collect();
+        merge_sort(
+            &mut keyed,
+            &|a: &(crate::entry::Service, Service), b: &(crate::entry::Service, Service)| {
+                compare_services(&a.0, &b.0)
+            },
+        );
+        services = keyed.into_iter().map(|(_, s)| s).collect();
     }
     let mut doc = Document {
         version: format!(

@@ -13,6 +13,8 @@
 //! assert_eq!(p.entry.svc.timeout, 360);
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod address;
 pub mod checks;
 pub mod cmdline;

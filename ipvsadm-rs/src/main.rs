@@ -1,6 +1,10 @@
 //! ipvsadm-rs: see the library crate and docs/ipvsadm-rs.md.
 
 fn main() {
+    // Like a C program, die quietly of SIGPIPE when the reader goes away (`| head`),
+    // instead of reporting a write error.
+    // SAFETY: setting a signal's disposition to the default has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();

@@ -152,8 +152,6 @@ pub struct OptSpec {
     pub value_name: &'static str,
     /// One line of help.
     pub help: &'static str,
-    /// True for ipvsadm-rs's own additions.
-    pub extension: bool,
 }
 
 const fn opt(
@@ -171,7 +169,6 @@ const fn opt(
         tag,
         value_name,
         help,
-        extension: false,
     }
 }
 
@@ -636,7 +633,6 @@ pub const OPTIONS: &[OptSpec] = &[
         tag: Tag::Json,
         value_name: "",
         help: "with -L: print the table as one JSON document (ipvsadm-rs only)",
-        extension: true,
     },
     OptSpec {
         long: "check",
@@ -645,7 +641,6 @@ pub const OPTIONS: &[OptSpec] = &[
         tag: Tag::Check,
         value_name: "",
         help: "with -R: validate every line and apply nothing if one is bad (ipvsadm-rs only)",
-        extension: true,
     },
 ];
 

@@ -7,7 +7,8 @@
 //! or the next word; a required argument is the next word whatever it looks like; an
 //! optional one only when that word does not start with `-`; `--` ends the options; words
 //! that are not options are kept as leftovers, in order; no abbreviations and no
-//! single-dash long options.
+//! single-dash long options; `!#:+` inside an option's argument is replaced by the next word
+//! that does not start with `-`, which is then skipped.
 
 use crate::options::{self, ArgKind, OptSpec};
 
@@ -61,6 +62,8 @@ pub struct Scanner<'a> {
     rest_are_leftovers: bool,
     leftovers: Vec<String>,
     next_leftover: usize,
+    /// Words consumed by a `!#:+` expansion.
+    taken: Vec<bool>,
 }
 
 impl<'a> Scanner<'a> {
@@ -73,6 +76,7 @@ impl<'a> Scanner<'a> {
             rest_are_leftovers: false,
             leftovers: Vec::new(),
             next_leftover: 0,
+            taken: vec![false; argv.len()],
         }
     }
 
@@ -106,6 +110,9 @@ impl<'a> Scanner<'a> {
                 let word_index = self.next;
                 let word = &self.argv[word_index];
                 self.next += 1;
+                if self.taken[word_index] {
+                    continue;
+                }
                 if self.rest_are_leftovers || !word.starts_with('-') || word == "-" {
                     self.leftovers.push(word.clone());
                     continue;
@@ -127,9 +134,8 @@ impl<'a> Scanner<'a> {
                     continue;
                 }
             }
-            return self
-                .finish(spec, long_arg)
-                .map(|arg| Scanned::Opt(spec, arg));
+            let arg = self.finish(spec, long_arg)?;
+            return Ok(Scanned::Opt(spec, arg.map(|a| self.expand(a))));
         }
     }
 
@@ -163,6 +169,24 @@ impl<'a> Scanner<'a> {
                 self.next += 1;
                 Ok(Some(value))
             }
+        }
+    }
+
+    /// popt's `expandNextArg`: every `!#:+` becomes the next word that does not start with
+    /// `-` (and that word is not scanned again); left as is when there is none.
+    fn expand(&mut self, arg: String) -> String {
+        const MARK: &str = "!#:+";
+        if !arg.contains(MARK) {
+            return arg;
+        }
+        let found = (self.next..self.argv.len())
+            .find(|&i| !self.taken[i] && !self.argv[i].starts_with('-'));
+        match found {
+            Some(i) => {
+                self.taken[i] = true;
+                arg.replace(MARK, &self.argv[i])
+            }
+            None => arg,
         }
     }
 
@@ -283,6 +307,19 @@ mod tests {
             ]
         );
         assert!(err.is_none());
+    }
+
+    #[test]
+    fn next_word_expansion() {
+        let (got, err, left) = scan_all(&["-s", "x!#:+y", "-n", "rr", "tail"]);
+        assert!(err.is_none());
+        assert_eq!(
+            got,
+            vec![(Tag::Scheduler, Some("xrry".into())), (Tag::Numeric, None)]
+        );
+        assert_eq!(left, vec!["tail"]);
+        let (got, _, _) = scan_all(&["-s", "!#:+"]);
+        assert_eq!(got, vec![(Tag::Scheduler, Some("!#:+".into()))]);
     }
 
     #[test]

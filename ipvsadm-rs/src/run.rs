@@ -84,7 +84,7 @@ fn run_with(args: Vec<String>, out: &mut dyn Write) -> Result<i32> {
 }
 
 /// ipvsadm's `process_options` for the command line itself: parsed and run; returns its
-/// result. (`-R` lines go through [`restore_lines`].)
+/// result. (Lines read by `-R` are handled by the restore loop, in batches.)
 pub fn process(k: &Kernel, argv: &[String], out: &mut dyn Write) -> Result<i32> {
     let p = match cmdline::parse(argv)? {
         Outcome::ScanFailed(msg) => {

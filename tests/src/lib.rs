@@ -5,6 +5,8 @@
 //! and compares every command's exit status, stdout and stderr byte for byte. Both programs
 //! are started with `argv[0] = "ipvsadm"`, since ipvsadm prints its `argv[0]` in messages.
 
+#![deny(missing_docs)]
+
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};

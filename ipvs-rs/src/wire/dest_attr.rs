@@ -95,33 +95,41 @@ impl DestAttr {
         attrs: &[DestAttr],
         service_family: AddressFamily,
     ) -> Result<Destination, DecodeError> {
+        DestAttr::destination_from(attrs.iter().cloned().map(Ok), service_family)
+    }
+
+    /// [`DestAttr::to_destination`] over attributes as they are parsed, without collecting them.
+    pub(crate) fn destination_from(
+        attrs: impl Iterator<Item = Result<DestAttr, DecodeError>>,
+        service_family: AddressFamily,
+    ) -> Result<Destination, DecodeError> {
         let (mut addr, mut port, mut method) = (None, None, None);
         let mut family = service_family;
         let mut tunnel = Tunnel::default();
         let mut d = Destination::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
         let (mut stats32, mut stats64) = (None, None);
         for attr in attrs {
-            match attr {
+            match attr? {
                 DestAttr::Addr(v) => addr = Some(v),
-                DestAttr::Port(v) => port = Some(*v),
-                DestAttr::FwdMethod(v) => method = Some(*v),
-                DestAttr::Weight(v) => d.weight = *v,
-                DestAttr::UThresh(v) => d.upper_threshold = *v,
-                DestAttr::LThresh(v) => d.lower_threshold = *v,
-                DestAttr::ActiveConns(v) => d.active_conns = *v,
-                DestAttr::InactConns(v) => d.inactive_conns = *v,
-                DestAttr::PersistConns(v) => d.persist_conns = *v,
-                DestAttr::Stats(v) => stats32 = Some(v),
-                DestAttr::AddrFamily(v) => family = AddressFamily::from(*v),
-                DestAttr::Stats64(v) => stats64 = Some(v),
-                DestAttr::TunType(v) => tunnel.kind = TunnelType::from(*v),
-                DestAttr::TunPort(v) => tunnel.port = (*v != 0).then_some(*v),
-                DestAttr::TunFlags(v) => tunnel.flags = TunnelFlags::from_bits_retain(*v),
+                DestAttr::Port(v) => port = Some(v),
+                DestAttr::FwdMethod(v) => method = Some(v),
+                DestAttr::Weight(v) => d.weight = v,
+                DestAttr::UThresh(v) => d.upper_threshold = v,
+                DestAttr::LThresh(v) => d.lower_threshold = v,
+                DestAttr::ActiveConns(v) => d.active_conns = v,
+                DestAttr::InactConns(v) => d.inactive_conns = v,
+                DestAttr::PersistConns(v) => d.persist_conns = v,
+                DestAttr::Stats(v) => stats32 = Some(StatsAttr::to_stats(&v)),
+                DestAttr::AddrFamily(v) => family = AddressFamily::from(v),
+                DestAttr::Stats64(v) => stats64 = Some(StatsAttr::to_stats(&v)),
+                DestAttr::TunType(v) => tunnel.kind = TunnelType::from(v),
+                DestAttr::TunPort(v) => tunnel.port = (v != 0).then_some(v),
+                DestAttr::TunFlags(v) => tunnel.flags = TunnelFlags::from_bits_retain(v),
                 DestAttr::Other(_) => {}
             }
         }
         let addr = addr.ok_or_else(|| DecodeError::from("destination without address"))?;
-        d.addr = addr_from_wire(addr, family)?;
+        d.addr = addr_from_wire(&addr, family)?;
         d.family = family;
         d.port = port.ok_or_else(|| DecodeError::from("destination without port"))?;
         d.forwarding = match method {
@@ -136,10 +144,7 @@ impl DestAttr {
                 )))
             }
         };
-        d.stats = stats64
-            .or(stats32)
-            .map(|s| StatsAttr::to_stats(s))
-            .unwrap_or_default();
+        d.stats = stats64.or(stats32).unwrap_or_default();
         Ok(d)
     }
 }

@@ -116,6 +116,13 @@ impl ServiceAttr {
     /// Statistics come from `STATS64` when present, else from `STATS`. Unknown attributes are
     /// ignored; a missing identity (family, fwmark or protocol/address/port) is an error.
     pub fn to_service(attrs: &[ServiceAttr]) -> Result<Service, DecodeError> {
+        ServiceAttr::service_from(attrs.iter().cloned().map(Ok))
+    }
+
+    /// [`ServiceAttr::to_service`] over attributes as they are parsed, without collecting them.
+    pub(crate) fn service_from(
+        attrs: impl Iterator<Item = Result<ServiceAttr, DecodeError>>,
+    ) -> Result<Service, DecodeError> {
         let mut af = None;
         let (mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None);
         let mut svc_sched = None;
@@ -125,19 +132,19 @@ impl ServiceAttr {
         let mut pe_name = None;
         let (mut stats32, mut stats64) = (None, None);
         for attr in attrs {
-            match attr {
-                ServiceAttr::Af(v) => af = Some(AddressFamily::from(*v)),
-                ServiceAttr::Protocol(v) => protocol = Some(Protocol::from(*v)),
+            match attr? {
+                ServiceAttr::Af(v) => af = Some(AddressFamily::from(v)),
+                ServiceAttr::Protocol(v) => protocol = Some(Protocol::from(v)),
                 ServiceAttr::Addr(v) => addr = Some(v),
-                ServiceAttr::Port(v) => port = Some(*v),
-                ServiceAttr::Fwmark(v) => fwmark = Some(*v),
-                ServiceAttr::SchedName(v) => svc_sched = Some(Scheduler::from_name(v)),
+                ServiceAttr::Port(v) => port = Some(v),
+                ServiceAttr::Fwmark(v) => fwmark = Some(v),
+                ServiceAttr::SchedName(v) => svc_sched = Some(Scheduler::from_name(&v)),
                 ServiceAttr::Flags(v) => flags = v.flags & v.mask,
-                ServiceAttr::Timeout(v) => timeout = *v,
-                ServiceAttr::Netmask(v) => netmask = Some(*v),
-                ServiceAttr::Stats(v) => stats32 = Some(v),
-                ServiceAttr::PeName(v) => pe_name = Some(v.clone()),
-                ServiceAttr::Stats64(v) => stats64 = Some(v),
+                ServiceAttr::Timeout(v) => timeout = v,
+                ServiceAttr::Netmask(v) => netmask = Some(v),
+                ServiceAttr::Stats(v) => stats32 = Some(StatsAttr::to_stats(&v)),
+                ServiceAttr::PeName(v) => pe_name = Some(v),
+                ServiceAttr::Stats64(v) => stats64 = Some(StatsAttr::to_stats(&v)),
                 ServiceAttr::Other(_) => {}
             }
         }
@@ -148,7 +155,7 @@ impl ServiceAttr {
             }
             (_, Some(protocol), Some(addr), Some(port)) => ServiceKey::Inet {
                 protocol,
-                addr: addr_from_wire(addr, family)?,
+                addr: addr_from_wire(&addr, family)?,
                 port,
             },
             _ => return Err(DecodeError::from("service without fwmark or address")),
@@ -160,10 +167,7 @@ impl ServiceAttr {
             flags: ServiceFlags::from_bits_retain(flags),
             timeout,
             pe_name,
-            stats: stats64
-                .or(stats32)
-                .map(|s| StatsAttr::to_stats(s))
-                .unwrap_or_default(),
+            stats: stats64.or(stats32).unwrap_or_default(),
         })
     }
 }

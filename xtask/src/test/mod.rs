@@ -90,16 +90,25 @@ impl Step {
 }
 
 /// Runs the suite; returns 0 when everything passed and 1 otherwise.
+///
+/// A failing check (fmt, clippy, a build) stops the run; it counts as one failed test so that
+/// the summary's last line still tells CI the outcome.
 pub fn run(options: &Options) -> Result<i32> {
     let root = crate::workspace_root();
     let mut steps = Vec::new();
+    let finish = |steps: &[Step]| {
+        let total = summarize(steps, &mut std::io::stdout().lock());
+        Ok(i32::from(total.failed > 0))
+    };
     if options.host {
-        check(
+        if !check(
             &mut steps,
             "cargo fmt --check",
             cargo(&root).args(["fmt", "--all", "--check"]),
-        )?;
-        check(
+        )? {
+            return finish(&steps);
+        }
+        if !check(
             &mut steps,
             "cargo clippy",
             // With the kernel tests compiled in, so that they are linted too.
@@ -113,19 +122,27 @@ pub fn run(options: &Options) -> Result<i32> {
                 "-D",
                 "warnings",
             ]),
-        )?;
+        )? {
+            return finish(&steps);
+        }
         let started = Instant::now();
         let counts = stream_tests(cargo(&root).args(["test", "--workspace"]))?;
         steps.push(Step::new("host tests", started.elapsed(), Some(counts)));
     }
     if options.kernel {
-        let started = Instant::now();
-        let built = build_kernel_tests(&root)?;
-        steps.push(Step::new(
-            "build --features kernel-tests",
-            started.elapsed(),
-            None,
-        ));
+        let mut build = cargo(&root);
+        build.args([
+            "test",
+            "--workspace",
+            "--features",
+            "kernel-tests",
+            "--no-run",
+            "--message-format=json",
+        ]);
+        let Some(built) = check_output(&mut steps, "build --features kernel-tests", &mut build)?
+        else {
+            return finish(&steps);
+        };
         let kernel: Vec<TestBinary> = artifacts::test_binaries(&built, KERNEL_PREFIX)?;
         let started = Instant::now();
         let parts = run_in_vm(&options.vm, &kernel, &root)?;
@@ -151,26 +168,39 @@ pub fn run(options: &Options) -> Result<i32> {
             Some(counts),
         ));
     }
-    let total = summarize(&steps);
-    Ok(i32::from(total.failed > 0))
+    finish(&steps)
 }
 
-/// Runs a check that must pass, such as fmt or clippy.
-fn check(steps: &mut Vec<Step>, name: &str, command: &mut Command) -> Result<()> {
+/// Runs a check that must pass, such as fmt or clippy, and records it; returns whether it
+/// passed.
+fn check(steps: &mut Vec<Step>, name: &str, command: &mut Command) -> Result<bool> {
+    Ok(check_output(steps, name, command.stdout(Stdio::inherit()))?.is_some())
+}
+
+/// Runs a check with its stderr streamed through and records it; returns its stdout if it
+/// passed.
+fn check_output(
+    steps: &mut Vec<Step>,
+    name: &str,
+    command: &mut Command,
+) -> Result<Option<String>> {
     let started = Instant::now();
     eprintln!("xtask: {}", host::describe(command));
-    if !command
-        .status()
-        .map_err(|e| host::spawn_error(command, e))?
-        .success()
-    {
-        return Err(Error::Failed(format!(
-            "`{}` failed; fix it before the tests run",
-            host::describe(command)
-        )));
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| host::spawn_error(command, e))?;
+    if !output.status.success() {
+        eprintln!("xtask: `{}` failed", host::describe(command));
+        let failed = Counts {
+            failed: 1,
+            ..Counts::default()
+        };
+        steps.push(Step::new(name, started.elapsed(), Some(failed)));
+        return Ok(None);
     }
     steps.push(Step::new(name, started.elapsed(), None));
-    Ok(())
+    Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
 /// Runs a libtest command with its stdout streamed through, and tallies its results; a
@@ -196,28 +226,6 @@ fn stream_tests(command: &mut Command) -> Result<Counts> {
         counts.failed += 1;
     }
     Ok(counts)
-}
-
-/// Builds every test with the kernel-tests feature and returns cargo's JSON messages.
-fn build_kernel_tests(root: &Path) -> Result<String> {
-    let mut command = cargo(root);
-    command.args([
-        "test",
-        "--workspace",
-        "--features",
-        "kernel-tests",
-        "--no-run",
-        "--message-format=json",
-    ]);
-    eprintln!("xtask: {}", host::describe(&command));
-    let output = command
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| host::spawn_error(&command, e))?;
-    if !output.status.success() {
-        return Err(Error::Failed("building the kernel tests failed".into()));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Runs all kernel test binaries in one VM boot; returns one step per binary.
@@ -272,10 +280,9 @@ fn run_on_host(binary: &TestBinary) -> Result<Counts> {
     )
 }
 
-/// Prints the summary; returns the total counts.
-fn summarize(steps: &[Step]) -> Counts {
+/// Writes the summary to `out`; returns the total counts.
+fn summarize(steps: &[Step], out: &mut impl Write) -> Counts {
     let mut total = Counts::default();
-    let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "\nxtask test summary:");
     let line = |step: &Step, indent: &str| {
         let counts = step.counts.map_or(String::new(), |c| {
@@ -347,7 +354,11 @@ mod tests {
                 .push(Step::new("part", Duration::ZERO, Some(counts)));
             step
         };
-        let total = summarize(&[step(0), step(2)]);
+        let mut out = Vec::new();
+        let total = summarize(&[step(0), step(2)], &mut out);
         assert_eq!((total.passed, total.failed), (2, 2));
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().last(), Some("2 passed, 2 failed"));
+        assert_eq!(out.matches("part").count(), 2);
     }
 }

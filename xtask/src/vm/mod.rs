@@ -139,14 +139,18 @@ fn library_dir() -> Result<PathBuf> {
 /// A private temporary directory, removed when dropped.
 struct RunDir(PathBuf);
 
+/// The prefix of run directories' names, followed by the owner's pid.
+const RUN_DIR_PREFIX: &str = "ipvs-rs-vm-";
+
 impl RunDir {
     fn create() -> Result<Self> {
+        let temp = std::env::temp_dir();
+        remove_orphans(&temp);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
-        let path =
-            std::env::temp_dir().join(format!("ipvs-rs-vm-{}-{nanos:09}", std::process::id()));
+        let path = temp.join(format!("{RUN_DIR_PREFIX}{}-{nanos:09}", std::process::id()));
         fs::create_dir(&path).map_err(Error::io(format!("creating {}", path.display())))?;
         Ok(RunDir(path))
     }
@@ -159,6 +163,28 @@ impl RunDir {
 impl Drop for RunDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes run directories in `temp` whose owner no longer runs: a run killed by a signal
+/// (Ctrl-C, a CI timeout) cannot clean up after itself.
+fn remove_orphans(temp: &Path) {
+    let Ok(entries) = fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(RUN_DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -187,6 +213,22 @@ mod tests {
         let (options, command) = parse_args(&args("uname -r")).unwrap();
         assert_eq!(options, Options::default());
         assert_eq!(command, args("uname -r"));
+    }
+
+    #[test]
+    fn orphaned_run_directories_are_removed_and_live_ones_kept() {
+        let temp = std::env::temp_dir().join(format!("xtask-orphans-{}", std::process::id()));
+        // No process has a pid this large (the kernel's limit is 2^22).
+        let orphan = temp.join(format!("{RUN_DIR_PREFIX}99999999-1"));
+        let live = temp.join(format!("{RUN_DIR_PREFIX}{}-1", std::process::id()));
+        let other = temp.join("unrelated-99999999-1");
+        for dir in [&orphan, &live, &other] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        remove_orphans(&temp);
+        let (orphan_left, live_left, other_left) = (orphan.exists(), live.exists(), other.exists());
+        fs::remove_dir_all(&temp).unwrap();
+        assert!(!orphan_left && live_left && other_left);
     }
 
     #[test]

@@ -18,6 +18,11 @@ const MEMORY_MIB: u32 = 2048;
 const CPUS: u32 = 2;
 /// Lines of the guest console shown when the guest fails.
 const CONSOLE_TAIL_LINES: usize = 40;
+/// How far back the shown console may reach to start at a kernel panic or oops: their stack
+/// traces are often longer than the tail.
+const CONSOLE_TROUBLE_LINES: usize = 150;
+/// Console lines that start a kernel's report of trouble.
+const TROUBLE_MARKERS: &[&str] = &["Kernel panic", "BUG:", "Oops:", "WARNING:"];
 
 /// One guest boot that runs the job at `job` and reports its exit status.
 pub struct Boot<'a> {
@@ -152,7 +157,7 @@ impl Boot<'_> {
     fn console_tail(&self) -> String {
         let console = fs::read(self.console_log()).unwrap_or_default();
         let console = String::from_utf8_lossy(&console);
-        tail(&format!("{console}{}", self.qemu_log()), CONSOLE_TAIL_LINES)
+        excerpt(&format!("{console}{}", self.qemu_log()))
     }
 
     /// What QEMU printed on its stderr.
@@ -273,10 +278,20 @@ fn guest_path(path: &Path) -> Result<String> {
     }
 }
 
-/// The last `lines` lines of `text`.
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+/// The end of the console: the last lines, reaching back to the last report of kernel
+/// trouble when that is not too far away.
+fn excerpt(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = lines.len().saturating_sub(CONSOLE_TAIL_LINES);
+    let trouble = lines
+        .iter()
+        .rposition(|line| TROUBLE_MARKERS.iter().any(|marker| line.contains(marker)));
+    if let Some(at) = trouble {
+        if at < start && lines.len() - at <= CONSOLE_TROUBLE_LINES {
+            start = at;
+        }
+    }
+    lines[start..].join("\n")
 }
 
 #[cfg(test)]
@@ -290,10 +305,27 @@ mod tests {
         assert!(guest_path(Path::new("/a b")).is_err());
     }
 
+    fn numbered(range: std::ops::Range<usize>) -> Vec<String> {
+        range.map(|n| format!("line {n}")).collect()
+    }
+
     #[test]
-    fn tail_keeps_the_last_lines() {
-        assert_eq!(tail("1\n2\n3\n", 2), "2\n3");
-        assert_eq!(tail("1\n", 5), "1");
-        assert_eq!(tail("", 5), "");
+    fn excerpt_keeps_the_last_lines() {
+        let text = numbered(0..100).join("\n");
+        assert_eq!(excerpt(&text), numbered(60..100).join("\n"));
+        assert_eq!(excerpt("one\n"), "one");
+        assert_eq!(excerpt(""), "");
+    }
+
+    #[test]
+    fn excerpt_reaches_back_to_a_panic() {
+        let mut lines = numbered(0..100);
+        lines[30] = "[ 17.3] Kernel panic - not syncing: sysrq triggered crash".into();
+        let text = lines.join("\n");
+        assert_eq!(excerpt(&text), lines[30..].join("\n"));
+        // Too far back: the plain tail.
+        let mut lines = numbered(0..300);
+        lines[10] = "Kernel panic".into();
+        assert_eq!(excerpt(&lines.join("\n")), lines[260..].join("\n"));
     }
 }
