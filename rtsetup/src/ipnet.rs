@@ -4,8 +4,6 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 /// An interface address or a route destination: an address and a prefix length.
 ///
 /// ```
@@ -101,18 +99,7 @@ impl FromStr for IpNet {
     }
 }
 
-impl Serialize for IpNet {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for IpNet {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_text::serde_as_text!(IpNet);
 
 #[cfg(test)]
 mod tests {

@@ -38,6 +38,7 @@ pub mod neighbour;
 pub mod netns;
 pub mod route;
 pub mod rtnl;
+mod serde_text;
 pub mod sysctl;
 
 pub use address::Address;

@@ -1,5 +1,6 @@
 //! The walkthrough's lab against a kernel with IPVS (the VM lane): up, verify and down with
-//! real HTTP; verify catches each breakage; three real servers; down leaves nothing.
+//! real HTTP; verify catches each breakage; three real servers; down leaves nothing, not even
+//! a zombie responder.
 //!
 //! The labs use fixed namespace names (client, lb, ap...), so the tests take turns on one
 //! lock. Each test's bridge lives in its own thread's namespace (from
@@ -10,6 +11,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ipvs_rs::{Destination, Forwarding};
 use rtsetup::lab::{ipvs, Lab, Mode, Report, Topology};
@@ -35,10 +37,64 @@ fn with_lab(topology: Topology, test: impl FnOnce(&Lab)) {
     }
     let guard = Down(&lab);
     lab.up(Path::new(RESPONDER)).expect("lab up");
+    let started = responders();
+    assert_eq!(
+        started.len(),
+        lab.topology().real_servers().count(),
+        "one responder per real server"
+    );
+    for &(pid, parent) in &started {
+        assert_ne!(
+            parent,
+            std::process::id() as i32,
+            "responder {pid} is our child: it would stay a zombie after down"
+        );
+    }
     test(&lab);
     drop(guard);
     lab.down().expect("a second down is fine too");
     assert_nothing_left(lab.topology());
+    for (pid, _) in started {
+        assert_reaped(pid);
+    }
+}
+
+/// Pid and parent pid of every running `serve-http` process.
+fn responders() -> Vec<(i32, i32)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if !cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == rtsetup::lab::SERVE_HTTP.as_bytes())
+        {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
+        if let Some(parent) = parent {
+            found.push((pid, parent));
+        }
+    }
+    found
+}
+
+/// `pid` leaves /proc altogether: stopped and reaped, not a zombie. Init reaps it when it
+/// gets to it, hence the (generous) deadline.
+fn assert_reaped(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        assert!(
+            Instant::now() < deadline,
+            "responder {pid} is left after down: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn assert_nothing_left(topology: &Topology) {
@@ -63,19 +119,8 @@ fn assert_nothing_left(topology: &Topology) {
     }
     let state = Path::new(rtsetup::lab::STATE_ROOT).join(&topology.name);
     assert!(!state.exists(), "{} is left", state.display());
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-        assert!(
-            zombie || !args.contains(&rtsetup::lab::SERVE_HTTP.as_bytes()),
-            "a responder is left: {}",
-            String::from_utf8_lossy(&cmdline)
-        );
-    }
+    let left = responders();
+    assert!(left.is_empty(), "responders are left: {left:?}");
 }
 
 fn failing(report: &Report) -> Vec<String> {
@@ -121,6 +166,17 @@ fn the_walkthrough_lab_comes_up_verifies_and_goes_down() {
             "no forwarded frame on lb-veth0: {:#?}",
             report.path
         );
+        // Each hop shows the handshake's SYN and the request's data as tcpdump prints them.
+        for host in ["client", "lb", "ap"] {
+            let on = |pattern: &str| {
+                report
+                    .path
+                    .iter()
+                    .any(|f| f.host == host && f.summary.contains(pattern))
+            };
+            assert!(on("Flags [S], length 0"), "{host}: {:#?}", report.path);
+            assert!(on("Flags [P.], length "), "{host}: {:#?}", report.path);
+        }
         // Up again changes nothing and breaks nothing.
         lab.up(Path::new(RESPONDER)).unwrap();
         assert_holds(&lab.verify().unwrap());

@@ -215,7 +215,7 @@ impl Seen {
                 }
                 if tap.host == *client_host
                     && ip.dst == t.vip
-                    && ip.tcp_ports.map(|p| p.1) == Some(t.port)
+                    && ip.tcp.map(|tcp| tcp.dst_port) == Some(t.port)
                 {
                     seen.client_to_vip.push(f.dst);
                 }
@@ -262,7 +262,7 @@ pub(crate) fn first_connection(
         .flat_map(|(_, frames)| frames)
         .filter_map(|c| c.frame.ipv4())
         .find(|ip| ip.src == client && ip.dst == t.vip)
-        .and_then(|ip| ip.tcp_ports.map(|p| p.0));
+        .and_then(|ip| ip.tcp.map(|tcp| tcp.src_port));
     let belongs = |c: &Captured| -> bool {
         if let Some(arp) = c.frame.arp() {
             return arp.target_ip == t.vip || arp.sender_ip == t.vip;
@@ -271,9 +271,10 @@ pub(crate) fn first_connection(
             return false;
         };
         let ip = ip.inner.as_deref().unwrap_or(ip);
-        match (ip.tcp_ports, port) {
-            (Some((sport, dport)), Some(port)) => {
-                (ip.src == client && sport == port) || (ip.dst == client && dport == port)
+        match (ip.tcp, port) {
+            (Some(tcp), Some(port)) => {
+                (ip.src == client && tcp.src_port == port)
+                    || (ip.dst == client && tcp.dst_port == port)
             }
             _ => false,
         }

@@ -2,10 +2,12 @@
 //! real server's namespace, detached, with their pids under the lab's state directory.
 
 use std::fs::{self, File};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Object, Result};
@@ -40,27 +42,18 @@ pub(crate) fn start(
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
-    // SAFETY: setsid(2) is async-signal-safe; it detaches the responder from our terminal
-    // and process group so it outlives `rtsetup lab up`.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| Error::from_io("start", object(), netns.place(), e))?;
+    let pid =
+        spawn_detached(command).map_err(|e| Error::from_io("start", object(), netns.place(), e))?;
     let pid_path = state.pid_file(host);
-    fs::write(&pid_path, child.id().to_string()).map_err(|e| state.error("write", &pid_path, e))?;
+    fs::write(&pid_path, pid.to_string()).map_err(|e| state.error("write", &pid_path, e))?;
 
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if netns.run(|| TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok())? {
             return Ok(());
         }
-        let exited = child.try_wait().ok().flatten();
-        if exited.is_some() || Instant::now() > deadline {
+        let exited = !alive(pid);
+        if exited || Instant::now() > deadline {
             let log = fs::read_to_string(&log_path).unwrap_or_default();
             return Err(Error::System {
                 action: "start",
@@ -68,13 +61,51 @@ pub(crate) fn start(
                 place: netns.place(),
                 source: std::io::Error::other(format!(
                     "not answering on {probe} ({}); its log says: {}",
-                    exited.map_or("still starting after 5 s".to_string(), |s| s.to_string()),
+                    if exited {
+                        "it exited"
+                    } else {
+                        "still starting after 5 s"
+                    },
                     log.trim()
                 )),
             });
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Starts `command` as a grandchild in a session of its own and returns its pid. Its
+/// parent exits at once, so init (not the caller, which may be a long-lived program using
+/// the library) reaps it when it ends: `lab down` leaves no zombie behind.
+fn spawn_detached(mut command: Command) -> io::Result<i32> {
+    let (pid_reader, pid_writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let writer = pid_writer.as_raw_fd();
+    // SAFETY: between fork and exec the closure only calls fork(2), setsid(2), getpid(2),
+    // write(2) and _exit(2), all async-signal-safe, and touches no memory but its own stack.
+    // `writer` stays open in this process until the spawn returns.
+    unsafe {
+        command.pre_exec(move || match libc::fork() {
+            -1 => Err(io::Error::last_os_error()),
+            0 => {
+                if libc::setsid() == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                let pid = libc::getpid().to_ne_bytes();
+                if libc::write(writer, pid.as_ptr().cast(), pid.len()) != pid.len() as isize {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            }
+            _ => libc::_exit(0),
+        });
+    }
+    // The spawn succeeds only once the grandchild has exec'd, so its pid is in the pipe.
+    let mut intermediate = command.spawn()?;
+    drop(pid_writer);
+    intermediate.wait()?;
+    let mut pid = [0u8; 4];
+    File::from(pid_reader).read_exact(&mut pid)?;
+    Ok(i32::from_ne_bytes(pid))
 }
 
 /// Stops the responder for `host` if it runs. Returns whether one was running.
@@ -120,5 +151,46 @@ fn alive(pid: i32) -> bool {
             .and_then(|(_, rest)| rest.split_whitespace().next())
             .is_some_and(|state| state != "Z" && state != "X"),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// State, parent pid and session id from `/proc/PID/stat`.
+    fn stat(pid: i32) -> (String, i32, i32) {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let (_, rest) = stat.rsplit_once(')').unwrap();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        (
+            fields[0].to_string(),
+            fields[1].parse().unwrap(),
+            fields[3].parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn detached_processes_are_not_our_children_so_we_never_hold_their_zombies() {
+        let mut command = Command::new("sleep");
+        command.arg("30");
+        let pid = spawn_detached(command).unwrap();
+        let (state, parent, session) = stat(pid);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        assert_ne!(parent, std::process::id() as i32, "state {state}");
+        assert_eq!(session, pid, "it leads a session of its own");
+        // Waiting for it must fail: only its new parent can reap it.
+        let wait = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        assert_eq!(wait, Err(nix::errno::Errno::ECHILD));
+    }
+
+    #[test]
+    fn a_program_that_cannot_start_is_an_error() {
+        let error = spawn_detached(Command::new("/nonexistent/rtsetup")).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
     }
 }
