@@ -4,25 +4,66 @@
 //! `kernel-tests` feature, and `cargo xtask test` runs them inside the real-kernel VM lane.
 //! Run anywhere else they fail loudly with instructions instead of passing or skipping silently.
 
+#![deny(missing_docs)]
+
 use std::io;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Once;
 
 /// How to run kernel tests, repeated in every failure message so nobody has to guess.
 pub const HOW_TO_RUN: &str = "run the kernel tests with `cargo xtask test` (all lanes) or \
 `cargo xtask vm -- <test binary>` (one binary in the VM lane); see docs/testing.md";
 
+/// Every scheduler and persistence engine module the tests may ask the kernel for.
+pub const IPVS_MODULES: &[&str] = &[
+    "ip_vs",
+    "ip_vs_rr",
+    "ip_vs_wrr",
+    "ip_vs_lc",
+    "ip_vs_wlc",
+    "ip_vs_lblc",
+    "ip_vs_lblcr",
+    "ip_vs_dh",
+    "ip_vs_sh",
+    "ip_vs_sed",
+    "ip_vs_nq",
+    "ip_vs_fo",
+    "ip_vs_ovf",
+    "ip_vs_mh",
+    "ip_vs_pe_sip",
+];
+
 /// Panics with an actionable message unless this process is root on a kernel with IPVS.
 ///
-/// Loads `ip_vs` with modprobe first when it is not loaded yet, as ipvsadm does.
+/// Loads `ip_vs` and every scheduler up front, once per process. The kernel loads a missing
+/// scheduler with request_module while holding the IPVS mutex; a module that registers
+/// per-namespace state (lblc, lblcr) then waits for the namespace lock, which another test's
+/// namespace teardown holds while it waits for the IPVS mutex: a deadlock seen on 6.1 with
+/// parallel tests. With every module loaded first, request_module never runs.
 pub fn require_ipvs() {
+    static PRELOAD: Once = Once::new();
     require_root();
-    if !ipvs_loaded() {
-        let _ = Command::new("modprobe").arg("ip_vs").status();
-    }
+    PRELOAD.call_once(|| {
+        let loaded = Command::new("modprobe")
+            .arg("-a")
+            .args(IPVS_MODULES)
+            .status()
+            .is_ok_and(|status| status.success());
+        // A kernel with IPVS built in has no modules to load; one without IPVS fails below.
+        if !loaded && ipvs_loaded() && !ipvs_built_in() {
+            panic!("modprobe could not load every IPVS module of {IPVS_MODULES:?}: {HOW_TO_RUN}");
+        }
+    });
     if !ipvs_loaded() {
         panic!("this test needs a kernel with IPVS (ip_vs could not be loaded): {HOW_TO_RUN}");
     }
+}
+
+/// Whether IPVS is part of the kernel image rather than a module.
+fn ipvs_built_in() -> bool {
+    std::fs::read_to_string("/proc/modules")
+        .is_ok_and(|modules| !modules.lines().any(|l| l.starts_with("ip_vs ")))
 }
 
 /// Panics with an actionable message unless this process runs as root.

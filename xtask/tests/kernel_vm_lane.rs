@@ -20,6 +20,15 @@ fn run(program: &Path, args: &[&str]) -> String {
 #[test]
 fn ip_vs_loads_and_the_kernel_loads_schedulers_on_demand() {
     testkit::kernel_test();
+    // kernel_test() preloads every scheduler; unload rr so the kernel itself must load it.
+    let unload = Command::new("modprobe")
+        .args(["-r", "ip_vs_rr"])
+        .status()
+        .unwrap();
+    assert!(
+        unload.success(),
+        "cannot unload ip_vs_rr to test on-demand loading"
+    );
     let ipvsadm = testkit::reference_ipvsadm();
     run(ipvsadm, &["-A", "-t", "192.168.0.10:80", "-s", "rr"]);
     run(

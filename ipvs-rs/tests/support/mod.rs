@@ -5,35 +5,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
-use std::sync::Once;
 
-use ipvs_rs::{Handle, Scheduler};
+use ipvs_rs::Handle;
 
 /// A handle in the test's own namespace, after `testkit::kernel_test()`.
 pub fn handle() -> Handle {
-    preload_modules();
     testkit::kernel_test();
     Handle::new().expect("open an IPVS handle")
-}
-
-/// Loads every scheduler and the SIP persistence engine up front.
-///
-/// The kernel loads a missing scheduler with request_module while holding the IPVS mutex; a
-/// module that registers per-namespace state (lblc, lblcr) then waits for the namespace lock,
-/// which a test's namespace teardown holds while it waits for the IPVS mutex: a deadlock seen
-/// on 6.1 with parallel tests. With every module loaded first, request_module never runs.
-pub fn preload_modules() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let mut modules: Vec<String> = Scheduler::known().map(|s| format!("ip_vs_{s}")).collect();
-        modules.push("ip_vs_pe_sip".into());
-        let status = Command::new("modprobe")
-            .arg("-a")
-            .args(&modules)
-            .status()
-            .expect("modprobe");
-        assert!(status.success(), "modprobe -a {modules:?} failed");
-    });
 }
 
 pub fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
