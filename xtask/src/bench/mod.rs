@@ -23,7 +23,7 @@ use crate::{host, vm};
 const DEFAULT_SIZES: [u32; 3] = [1000, 10_000, 50_000];
 /// Measured runs per side unless `--runs` says otherwise.
 const DEFAULT_RUNS: u32 = 3;
-/// The default limit for the whole VM boot: the default benchmark takes most of an hour
+/// The default limit for the whole VM boot: the default benchmark takes well over an hour
 /// under TCG.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 
