@@ -20,7 +20,11 @@ const STDIO_BUFFER: usize = 4096;
 ///
 /// Standard output is buffered as C's stdio buffers it (by line on a terminal, in 4 KiB
 /// blocks otherwise) and is written out at the end, while messages go to stderr at once.
-pub fn run(args: Vec<String>) -> i32 {
+pub fn run(mut args: Vec<String>) -> i32 {
+    // execve allows an empty argv, and messages and usage need a program name.
+    if args.is_empty() {
+        args.push(env!("CARGO_PKG_NAME").into());
+    }
     let stdout = io::stdout();
     let mut out: Box<dyn Write> = if stdout.is_terminal() {
         Box::new(stdout.lock())
