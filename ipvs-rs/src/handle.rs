@@ -166,8 +166,10 @@ impl Handle {
     /// in order.
     ///
     /// **Not atomic**: the kernel applies each request even after an earlier one failed.
-    /// Each ack or error is attributed to its request by sequence number. If the socket fails
-    /// or times out, the requests whose outcome is unknown get that error.
+    /// Each error is attributed to its request by sequence number; only the last request of
+    /// each `sendmsg` asks for an ack, which the kernel sends after handling every earlier one,
+    /// so a request without an error before that ack succeeded. If the socket fails or times
+    /// out, the requests whose outcome is unknown get that error.
     pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
         let requests = batch.requests();
         let mut results: Vec<Option<Result<()>>> = (0..requests.len()).map(|_| None).collect();
@@ -180,21 +182,27 @@ impl Handle {
             let base = chunk_no * BATCH_CHUNK;
             out.clear();
             let mut first = None;
-            for request in chunk {
-                let seq = conn.encode(
-                    request.to_message(),
-                    netlink_packet_core::NLM_F_REQUEST | netlink_packet_core::NLM_F_ACK,
-                    &mut out,
-                );
+            let last = chunk.len() - 1;
+            for (i, request) in chunk.iter().enumerate() {
+                // Only the chunk's last request asks for an ack: the kernel reports a failure
+                // whether asked or not, and handles one socket's messages in order, so the last
+                // ack also says that every earlier request without an error succeeded. That
+                // saves the kernel an ack and us a receive for every other request.
+                let flags = if i == last {
+                    netlink_packet_core::NLM_F_REQUEST | netlink_packet_core::NLM_F_ACK
+                } else {
+                    netlink_packet_core::NLM_F_REQUEST
+                };
+                let seq = conn.encode(request.to_message(), flags, &mut out);
                 first.get_or_insert(seq);
             }
             let first = first.unwrap_or(0);
+            let last_seq = first.wrapping_add(last as u32);
             if let Err(e) = conn.send(&out) {
                 fill_unknown(&mut results[base..], &e);
                 break;
             }
-            let mut pending = chunk.len();
-            while pending > 0 {
+            loop {
                 match conn.next_reply() {
                     Ok(Reply::Ack {
                         seq,
@@ -213,7 +221,9 @@ impl Handle {
                                     request.names(),
                                 )),
                             });
-                            pending -= 1;
+                        }
+                        if seq == last_seq {
+                            break;
                         }
                     }
                     Ok(_) => {}
@@ -225,6 +235,9 @@ impl Handle {
                             .collect();
                     }
                 }
+            }
+            for result in &mut results[base..base + chunk.len()] {
+                result.get_or_insert(Ok(()));
             }
         }
         results
