@@ -11,6 +11,7 @@ use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 /// One command line of a scenario, with what to feed on stdin (for `-R`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,13 +139,25 @@ pub fn run_step(binary: &Path, step: &Step) -> Outcome {
     }
 }
 
-/// Runs `f` on a new thread inside a fresh network namespace with `lo` up.
+/// Runs `f` on a new thread inside a fresh network namespace with `lo` up, one at a time.
+///
+/// IPVS dumps resume by position in a service table that every namespace shares, so a
+/// listing taken while another namespace adds or removes services can repeat or miss
+/// entries; the reference ipvsadm shows such repeats as they come. Scenarios therefore take
+/// turns, and each empties its table before its namespace goes away, so that no namespace's
+/// teardown rewrites the table under the next scenario's listing.
 pub fn in_fresh_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    static ONE_SCENARIO_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_SCENARIO_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     std::thread::scope(|s| {
         s.spawn(|| {
             testkit::isolate_netns()
                 .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
-            f()
+            let result = f();
+            let _ = Command::new(reference()).arg("-C").output();
+            result
         })
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p))
