@@ -45,24 +45,8 @@ pub enum Command {
 impl Command {
     /// The row of ipvsadm's command/option table, `None` for no command.
     pub fn index(self) -> Option<usize> {
-        use Command::*;
-        let all = [
-            Add,
-            Edit,
-            Delete,
-            Flush,
-            List,
-            AddDest,
-            DeleteDest,
-            EditDest,
-            Timeout,
-            StartDaemon,
-            StopDaemon,
-            Restore,
-            Save,
-            Zero,
-        ];
-        all.iter().position(|c| *c == self)
+        // The variants after `None` are declared in the table's row order.
+        (self as usize).checked_sub(1)
     }
 
     /// The name ipvsadm uses in its messages.
@@ -261,4 +245,18 @@ pub struct Entry {
     pub timeouts: Timeouts,
     /// Sync daemon parameters.
     pub daemon: Daemon,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Command;
+
+    #[test]
+    fn command_rows_follow_ipvsadm_table_order() {
+        assert_eq!(Command::None.index(), None);
+        assert_eq!(Command::Add.index(), Some(0));
+        assert_eq!(Command::List.name(), "list");
+        assert_eq!(Command::Zero.index(), Some(13));
+        assert_eq!(Command::Zero.name(), "zero");
+    }
 }
