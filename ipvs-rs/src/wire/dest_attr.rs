@@ -7,21 +7,21 @@ use super::nested::{emit_nested, fixed, nested_len, parse_nested};
 use super::StatsAttr;
 use crate::{AddressFamily, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType};
 
-const ADDR: u16 = 1;
-const PORT: u16 = 2;
-const FWD_METHOD: u16 = 3;
-const WEIGHT: u16 = 4;
-const U_THRESH: u16 = 5;
-const L_THRESH: u16 = 6;
-const ACTIVE_CONNS: u16 = 7;
-const INACT_CONNS: u16 = 8;
-const PERSIST_CONNS: u16 = 9;
-const STATS: u16 = 10;
-const ADDR_FAMILY: u16 = 11;
-const STATS64: u16 = 12;
-const TUN_TYPE: u16 = 13;
-const TUN_PORT: u16 = 14;
-const TUN_FLAGS: u16 = 15;
+pub(crate) const ADDR: u16 = 1;
+pub(crate) const PORT: u16 = 2;
+pub(crate) const FWD_METHOD: u16 = 3;
+pub(crate) const WEIGHT: u16 = 4;
+pub(crate) const U_THRESH: u16 = 5;
+pub(crate) const L_THRESH: u16 = 6;
+pub(crate) const ACTIVE_CONNS: u16 = 7;
+pub(crate) const INACT_CONNS: u16 = 8;
+pub(crate) const PERSIST_CONNS: u16 = 9;
+pub(crate) const STATS: u16 = 10;
+pub(crate) const ADDR_FAMILY: u16 = 11;
+pub(crate) const STATS64: u16 = 12;
+pub(crate) const TUN_TYPE: u16 = 13;
+pub(crate) const TUN_PORT: u16 = 14;
+pub(crate) const TUN_FLAGS: u16 = 15;
 
 /// One attribute of a destination (real server).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,21 +132,30 @@ impl DestAttr {
         d.addr = addr_from_wire(&addr, family)?;
         d.family = family;
         d.port = port.ok_or_else(|| DecodeError::from("destination without port"))?;
-        d.forwarding = match method {
-            Some(0) => Forwarding::Masq,
-            Some(1) => Forwarding::Local,
-            Some(2) => Forwarding::Tunnel(tunnel),
-            Some(3) | None => Forwarding::Route,
-            Some(4) => Forwarding::Bypass,
-            Some(other) => {
-                return Err(DecodeError::from(format!(
-                    "unknown forwarding method {other}"
-                )))
-            }
-        };
+        d.forwarding = forwarding_from_wire(method, tunnel)?;
         d.stats = stats64.or(stats32).unwrap_or_default();
         Ok(d)
     }
+}
+
+/// The forwarding method of a `FWD_METHOD` value (none means the kernel's default, Route),
+/// with the tunnel attributes that apply when it is a tunnel.
+pub(crate) fn forwarding_from_wire(
+    method: Option<u32>,
+    tunnel: Tunnel,
+) -> Result<Forwarding, DecodeError> {
+    Ok(match method {
+        Some(0) => Forwarding::Masq,
+        Some(1) => Forwarding::Local,
+        Some(2) => Forwarding::Tunnel(tunnel),
+        Some(3) | None => Forwarding::Route,
+        Some(4) => Forwarding::Bypass,
+        Some(other) => {
+            return Err(DecodeError::from(format!(
+                "unknown forwarding method {other}"
+            )))
+        }
+    })
 }
 
 impl Nla for DestAttr {

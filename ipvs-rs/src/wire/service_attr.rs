@@ -7,18 +7,18 @@ use super::nested::{emit_nested, emit_nul_string, fixed, nested_len, nul_string,
 use super::StatsAttr;
 use crate::{AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
 
-const AF: u16 = 1;
-const PROTOCOL: u16 = 2;
-const ADDR: u16 = 3;
-const PORT: u16 = 4;
-const FWMARK: u16 = 5;
-const SCHED_NAME: u16 = 6;
-const FLAGS: u16 = 7;
-const TIMEOUT: u16 = 8;
-const NETMASK: u16 = 9;
-const STATS: u16 = 10;
-const PE_NAME: u16 = 11;
-const STATS64: u16 = 12;
+pub(crate) const AF: u16 = 1;
+pub(crate) const PROTOCOL: u16 = 2;
+pub(crate) const ADDR: u16 = 3;
+pub(crate) const PORT: u16 = 4;
+pub(crate) const FWMARK: u16 = 5;
+pub(crate) const SCHED_NAME: u16 = 6;
+pub(crate) const FLAGS: u16 = 7;
+pub(crate) const TIMEOUT: u16 = 8;
+pub(crate) const NETMASK: u16 = 9;
+pub(crate) const STATS: u16 = 10;
+pub(crate) const PE_NAME: u16 = 11;
+pub(crate) const STATS64: u16 = 12;
 
 /// The `struct ip_vs_flags` pair: the kernel sets the bits of `flags` selected by `mask`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
