@@ -272,28 +272,16 @@ impl Conn {
     }
 
     /// Serializes `msg` with a fresh sequence number and the given flags into `out`.
-    pub(crate) fn encode(&mut self, msg: IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
+    pub(crate) fn encode(&mut self, msg: &IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
         let seq = self.next_seq();
-        let mut genl = GenlMessage::from_payload(msg);
-        genl.set_resolved_family_id(self.family);
-        let mut nl = NetlinkMessage::from(genl);
-        nl.header = {
-            let mut h = NetlinkHeader::default();
-            h.flags = flags;
-            h.sequence_number = seq;
-            h
-        };
-        nl.finalize();
-        let start = out.len();
-        out.resize(start + nl.buffer_len(), 0);
-        nl.serialize(&mut out[start..]);
+        msg.write_frame(self.family, flags, seq, out);
         seq
     }
 
     /// Sends one request expecting an ack (and maybe a reply before it).
     pub(crate) fn send_request(&mut self, msg: IpvsMessage) -> Result<u32> {
         let mut out = Vec::new();
-        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_ACK, &mut out);
+        let seq = self.encode(&msg, NLM_F_REQUEST | NLM_F_ACK, &mut out);
         self.send(&out)?;
         Ok(seq)
     }
@@ -301,7 +289,7 @@ impl Conn {
     /// Starts a dump on `channel`; the replies are read from there until the next send.
     pub(crate) fn send_dump(&mut self, msg: IpvsMessage, channel: Channel) -> Result<u32> {
         let mut out = Vec::new();
-        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_DUMP, &mut out);
+        let seq = self.encode(&msg, NLM_F_REQUEST | NLM_F_DUMP, &mut out);
         self.send_on(channel, &out)?;
         Ok(seq)
     }
