@@ -194,7 +194,7 @@ impl Handle {
                 } else {
                     netlink_packet_core::NLM_F_REQUEST
                 };
-                let seq = conn.encode(&request.to_message(), flags, &mut out);
+                let seq = conn.encode_request(request, flags, &mut out);
                 first.get_or_insert(seq);
             }
             let first = first.unwrap_or(0);

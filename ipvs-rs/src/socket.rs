@@ -14,7 +14,7 @@ use netlink_packet_generic::{GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
 
 use crate::wire::{IpvsMessage, FAMILY_NAME};
-use crate::{Error, Result};
+use crate::{Error, Request, Result};
 
 const NLMSG_HDRLEN: usize = 16;
 const GENL_HDRLEN: usize = 4;
@@ -275,6 +275,18 @@ impl Conn {
     pub(crate) fn encode(&mut self, msg: &IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
         let seq = self.next_seq();
         msg.write_frame(self.family, flags, seq, out);
+        seq
+    }
+
+    /// Serializes `request` with a fresh sequence number and the given flags into `out`.
+    pub(crate) fn encode_request(
+        &mut self,
+        request: &Request,
+        flags: u16,
+        out: &mut Vec<u8>,
+    ) -> u32 {
+        let seq = self.next_seq();
+        request.write_frame(self.family, flags, seq, out);
         seq
     }
 

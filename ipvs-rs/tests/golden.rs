@@ -106,7 +106,7 @@ fn frame(genl: &[u8]) -> Vec<u8> {
 /// The generic-netlink part of what a handle sends for `request`.
 fn encode(request: &Request) -> Vec<u8> {
     let mut out = Vec::new();
-    request.to_message().write_frame(0x20, 0, 0, &mut out);
+    request.write_frame(0x20, 0, 0, &mut out);
     out.split_off(16)
 }
 

@@ -7,13 +7,13 @@ use ipvs_rs::wire::{
     StatsAttr,
 };
 use ipvs_rs::{
-    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Netmask, Protocol, Scheduler,
-    Service, ServiceFlags, ServiceKey, Stats, Tunnel, TunnelFlags, TunnelType, Version,
+    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Netmask, Protocol, Request,
+    Scheduler, Service, ServiceFlags, ServiceKey, Stats, Tunnel, TunnelFlags, TunnelType, Version,
 };
+use netlink_packet_core::NetlinkMessage;
 use netlink_packet_core::{
     DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable, ParseableParametrized,
 };
-use netlink_packet_core::NetlinkMessage;
 use netlink_packet_generic::{GenlHeader, GenlMessage};
 use proptest::prelude::*;
 
@@ -315,6 +315,33 @@ proptest! {
         let len = msg.write_frame(family, flags, seq, &mut frame);
         prop_assert_eq!(len, frame.len());
         prop_assert_eq!(frame, framed);
+    }
+
+    /// A request written directly is the message it stands for, written.
+    #[test]
+    fn requests_write_their_message(
+        svc in service(),
+        k in key(),
+        dest in destination(),
+        (family, flags, seq) in (any::<u16>(), any::<u16>(), any::<u32>()),
+    ) {
+        let requests = [
+            Request::AddService(svc.clone()),
+            Request::UpdateService(svc),
+            Request::DeleteService(k),
+            Request::AddDestination(k, dest.clone()),
+            Request::UpdateDestination(k, dest.clone()),
+            Request::DeleteDestination(k, dest),
+            Request::Zero(Some(k)),
+            Request::Flush,
+        ];
+        for request in requests {
+            let (mut direct, mut listed) = (vec![1, 2, 3], vec![1, 2, 3]);
+            let len = request.write_frame(family, flags, seq, &mut direct);
+            request.to_message().write_frame(family, flags, seq, &mut listed);
+            prop_assert_eq!(len, direct.len() - 3);
+            prop_assert_eq!(direct, listed, "{:?}", request);
+        }
     }
 
     #[test]

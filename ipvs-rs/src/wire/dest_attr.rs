@@ -63,30 +63,39 @@ pub enum DestAttr {
 impl DestAttr {
     /// The attributes identifying `dest` within a service: family, address, port.
     pub fn from_key(dest: &Destination) -> Vec<DestAttr> {
-        vec![
-            DestAttr::AddrFamily(dest.family.number()),
-            DestAttr::Addr(addr_to_wire(&dest.addr)),
-            DestAttr::Port(dest.port),
-        ]
+        let mut attrs = Vec::with_capacity(3);
+        DestAttr::each_of_key(dest, &mut |a| attrs.push(a));
+        attrs
     }
 
     /// The complete attribute set ipvsadm 1.31 sends for `dest`, in its order.
     pub fn from_destination(dest: &Destination) -> Vec<DestAttr> {
+        let mut attrs = Vec::with_capacity(10);
+        DestAttr::each_of_destination(dest, &mut |a| attrs.push(a));
+        attrs
+    }
+
+    /// [`DestAttr::from_key`], one attribute at a time.
+    pub(crate) fn each_of_key(dest: &Destination, f: &mut impl FnMut(DestAttr)) {
+        f(DestAttr::AddrFamily(dest.family.number()));
+        f(DestAttr::Addr(addr_to_wire(&dest.addr)));
+        f(DestAttr::Port(dest.port));
+    }
+
+    /// [`DestAttr::from_destination`], one attribute at a time.
+    pub(crate) fn each_of_destination(dest: &Destination, f: &mut impl FnMut(DestAttr)) {
         let tunnel = match dest.forwarding {
             Forwarding::Tunnel(t) => t,
             _ => Tunnel::default(),
         };
-        let mut attrs = DestAttr::from_key(dest);
-        attrs.extend([
-            DestAttr::FwdMethod(dest.forwarding.method()),
-            DestAttr::Weight(dest.weight),
-            DestAttr::TunType(tunnel.kind.number()),
-            DestAttr::TunPort(tunnel.port.unwrap_or(0)),
-            DestAttr::TunFlags(tunnel.flags.bits()),
-            DestAttr::UThresh(dest.upper_threshold),
-            DestAttr::LThresh(dest.lower_threshold),
-        ]);
-        attrs
+        DestAttr::each_of_key(dest, f);
+        f(DestAttr::FwdMethod(dest.forwarding.method()));
+        f(DestAttr::Weight(dest.weight));
+        f(DestAttr::TunType(tunnel.kind.number()));
+        f(DestAttr::TunPort(tunnel.port.unwrap_or(0)));
+        f(DestAttr::TunFlags(tunnel.flags.bits()));
+        f(DestAttr::UThresh(dest.upper_threshold));
+        f(DestAttr::LThresh(dest.lower_threshold));
     }
 
     /// The destination described by `attrs`, as the kernel reports it for a service of

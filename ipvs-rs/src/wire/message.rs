@@ -1,7 +1,8 @@
 //! The IPVS generic-netlink message.
 
 use netlink_packet_core::{
-    DecodeError, Emitable, Nla, NlasIterator, Parseable, ParseableParametrized, NLA_HEADER_SIZE,
+    DecodeError, Emitable, Nla, NlasIterator, Parseable, ParseableParametrized, NLA_F_NESTED,
+    NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE, NLA_TYPE_MASK,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
@@ -85,37 +86,69 @@ impl IpvsMessage {
     /// let mut out = Vec::new();
     /// let len = IpvsMessage::new(IpvsCmd::Flush, vec![]).write_frame(0x22, 0x5, 7, &mut out);
     /// assert_eq!((len, out.len()), (20, 20));
-    /// assert_eq!(out[16], 6); // IPVS_CMD_FLUSH
+    /// assert_eq!(out[16], 17); // IPVS_CMD_FLUSH
     /// ```
     pub fn write_frame(&self, family: u16, flags: u16, seq: u32, out: &mut Vec<u8>) -> usize {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&family.to_ne_bytes());
-        out.extend_from_slice(&flags.to_ne_bytes());
-        out.extend_from_slice(&seq.to_ne_bytes());
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&[self.cmd.into(), FAMILY_VERSION, 0, 0]);
-        debug_assert_eq!(out.len() - start, HEADERS_LEN);
-        self.write_attrs(out);
-        let len = out.len() - start;
-        out[start..start + 4].copy_from_slice(&(len as u32).to_ne_bytes());
-        len
+        write_framed(self.cmd, family, flags, seq, out, |out| {
+            self.write_attrs(out)
+        })
     }
 }
 
-/// Appends one attribute as `Emitable` writes it, padding included.
-fn write_leaf<T: Nla>(nla: &T, out: &mut Vec<u8>) {
+/// Appends a netlink message of command `cmd` whose attributes `attrs` writes; returns its
+/// length.
+pub(crate) fn write_framed(
+    cmd: IpvsCmd,
+    family: u16,
+    flags: u16,
+    seq: u32,
+    out: &mut Vec<u8>,
+    attrs: impl FnOnce(&mut Vec<u8>),
+) -> usize {
     let start = out.len();
-    out.resize(start + nla.buffer_len(), 0);
-    nla.emit(&mut out[start..]);
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&family.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&[cmd.into(), FAMILY_VERSION, 0, 0]);
+    debug_assert_eq!(out.len() - start, HEADERS_LEN);
+    attrs(out);
+    let len = out.len() - start;
+    out[start..start + 4].copy_from_slice(&(len as u32).to_ne_bytes());
+    len
 }
 
-/// Appends a nested attribute of `kind` holding `attrs`; its length is known once they are
-/// written (each is padded, so the nest needs no padding of its own).
+/// Appends one attribute as `Emitable` writes it, padding included.
+pub(crate) fn write_leaf<T: Nla>(nla: &T, out: &mut Vec<u8>) {
+    let len = nla.value_len();
+    let mut kind = nla.kind() & NLA_TYPE_MASK;
+    if nla.is_network_byteorder() {
+        kind |= NLA_F_NET_BYTEORDER;
+    }
+    if nla.is_nested() {
+        kind |= NLA_F_NESTED;
+    }
+    let start = out.len();
+    out.resize(start + NLA_HEADER_SIZE + ((len + 3) & !3), 0);
+    out[start..start + 2].copy_from_slice(&((len + NLA_HEADER_SIZE) as u16).to_ne_bytes());
+    out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
+    nla.emit_value(&mut out[start + NLA_HEADER_SIZE..start + NLA_HEADER_SIZE + len]);
+}
+
+/// Appends a nested attribute of `kind` holding `attrs`.
 fn write_nested<T: Nla>(kind: u16, attrs: &[T], out: &mut Vec<u8>) {
+    write_nest(kind, out, |out| {
+        attrs.iter().for_each(|a| write_leaf(a, out))
+    });
+}
+
+/// Appends a nested attribute of `kind` whose content `fill` writes; its length is known once
+/// that is written (every attribute is padded, so the nest needs no padding of its own).
+pub(crate) fn write_nest(kind: u16, out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     out.extend_from_slice(&[0; NLA_HEADER_SIZE]);
-    attrs.iter().for_each(|a| write_leaf(a, out));
+    fill(out);
     let len = (out.len() - start) as u16;
     out[start..start + 2].copy_from_slice(&len.to_ne_bytes());
     out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());

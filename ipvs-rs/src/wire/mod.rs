@@ -9,13 +9,13 @@
 //! another tool sends, or for reading raw captures.
 
 mod addr;
-mod cmd_attr;
+pub(crate) mod cmd_attr;
 mod command;
 mod daemon_attr;
 mod dest_attr;
 mod entry;
 mod info_attr;
-mod message;
+pub(crate) mod message;
 mod nested;
 mod service_attr;
 mod stats_attr;

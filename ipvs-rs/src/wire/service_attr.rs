@@ -64,19 +64,8 @@ pub enum ServiceAttr {
 impl ServiceAttr {
     /// The attributes identifying `key` (family, then fwmark or protocol, address and port).
     pub fn from_key(key: &ServiceKey) -> Vec<ServiceAttr> {
-        let mut attrs = vec![ServiceAttr::Af(key.family().number())];
-        match key {
-            ServiceKey::Fwmark { mark, .. } => attrs.push(ServiceAttr::Fwmark(*mark)),
-            ServiceKey::Inet {
-                protocol,
-                addr,
-                port,
-            } => {
-                attrs.push(ServiceAttr::Protocol(protocol.number()));
-                attrs.push(ServiceAttr::Addr(addr_to_wire(addr)));
-                attrs.push(ServiceAttr::Port(*port));
-            }
-        }
+        let mut attrs = Vec::with_capacity(4);
+        ServiceAttr::each_of_key(key, &mut |a| attrs.push(a));
         attrs
     }
 
@@ -84,31 +73,58 @@ impl ServiceAttr {
     /// zero requests: the key, an empty scheduler name, no flags (mask all ones), timeout 0
     /// and a host netmask.
     pub fn from_reference(key: &ServiceKey) -> Vec<ServiceAttr> {
-        let mut attrs = ServiceAttr::from_key(key);
-        attrs.extend([
-            ServiceAttr::SchedName(String::new()),
-            ServiceAttr::Flags(FlagsMask { flags: 0, mask: !0 }),
-            ServiceAttr::Timeout(0),
-            ServiceAttr::Netmask(Netmask::host(key.family()).to_raw()),
-        ]);
+        let mut attrs = Vec::with_capacity(8);
+        ServiceAttr::each_of_reference(key, &mut |a| attrs.push(a));
         attrs
     }
 
     /// The complete attribute set ipvsadm sends for `svc`, in ipvsadm's order; the flag mask
     /// is all ones, so every flag is replaced.
     pub fn from_service(svc: &Service) -> Vec<ServiceAttr> {
-        let mut attrs = ServiceAttr::from_key(&svc.key);
-        attrs.push(ServiceAttr::SchedName(svc.scheduler.name().to_owned()));
-        if let Some(pe) = &svc.pe_name {
-            attrs.push(ServiceAttr::PeName(pe.clone()));
+        let mut attrs = Vec::with_capacity(9);
+        ServiceAttr::each_of_service(svc, &mut |a| attrs.push(a));
+        attrs
+    }
+
+    /// [`ServiceAttr::from_key`], one attribute at a time.
+    pub(crate) fn each_of_key(key: &ServiceKey, f: &mut impl FnMut(ServiceAttr)) {
+        f(ServiceAttr::Af(key.family().number()));
+        match key {
+            ServiceKey::Fwmark { mark, .. } => f(ServiceAttr::Fwmark(*mark)),
+            ServiceKey::Inet {
+                protocol,
+                addr,
+                port,
+            } => {
+                f(ServiceAttr::Protocol(protocol.number()));
+                f(ServiceAttr::Addr(addr_to_wire(addr)));
+                f(ServiceAttr::Port(*port));
+            }
         }
-        attrs.push(ServiceAttr::Flags(FlagsMask {
+    }
+
+    /// [`ServiceAttr::from_reference`], one attribute at a time.
+    pub(crate) fn each_of_reference(key: &ServiceKey, f: &mut impl FnMut(ServiceAttr)) {
+        ServiceAttr::each_of_key(key, f);
+        f(ServiceAttr::SchedName(String::new()));
+        f(ServiceAttr::Flags(FlagsMask { flags: 0, mask: !0 }));
+        f(ServiceAttr::Timeout(0));
+        f(ServiceAttr::Netmask(Netmask::host(key.family()).to_raw()));
+    }
+
+    /// [`ServiceAttr::from_service`], one attribute at a time.
+    pub(crate) fn each_of_service(svc: &Service, f: &mut impl FnMut(ServiceAttr)) {
+        ServiceAttr::each_of_key(&svc.key, f);
+        f(ServiceAttr::SchedName(svc.scheduler.name().to_owned()));
+        if let Some(pe) = &svc.pe_name {
+            f(ServiceAttr::PeName(pe.clone()));
+        }
+        f(ServiceAttr::Flags(FlagsMask {
             flags: svc.flags.bits(),
             mask: !0,
         }));
-        attrs.push(ServiceAttr::Timeout(svc.timeout));
-        attrs.push(ServiceAttr::Netmask(svc.netmask.to_raw()));
-        attrs
+        f(ServiceAttr::Timeout(svc.timeout));
+        f(ServiceAttr::Netmask(svc.netmask.to_raw()));
     }
 
     /// The service described by `attrs`, as the kernel reports it.
