@@ -5,7 +5,7 @@ use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
 use super::addr::{addr_from_wire, addr_to_wire};
 use super::nested::{emit_nested, fixed, nested_len, parse_nested};
 use super::StatsAttr;
-use crate::{AddressFamily, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType};
+use crate::{AddressFamily, Destination, Forwarding, Stats, Tunnel, TunnelFlags, TunnelType};
 
 pub(crate) const ADDR: u16 = 1;
 pub(crate) const PORT: u16 = 2;
@@ -104,45 +104,75 @@ impl DestAttr {
         attrs: &[DestAttr],
         service_family: AddressFamily,
     ) -> Result<Destination, DecodeError> {
-        DestAttr::destination_from(attrs.iter().cloned().map(Ok), service_family)
-    }
-
-    /// [`DestAttr::to_destination`] over attributes as they are parsed, without collecting them.
-    pub(crate) fn destination_from(
-        attrs: impl Iterator<Item = Result<DestAttr, DecodeError>>,
-        service_family: AddressFamily,
-    ) -> Result<Destination, DecodeError> {
-        let (mut addr, mut port, mut method) = (None, None, None);
-        let mut family = service_family;
-        let mut tunnel = Tunnel::default();
-        let mut d = Destination::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
-        let (mut stats32, mut stats64) = (None, None);
+        let mut f = DestFields::new(service_family);
         for attr in attrs {
-            match attr? {
-                DestAttr::Addr(v) => addr = Some(v),
-                DestAttr::Port(v) => port = Some(v),
-                DestAttr::FwdMethod(v) => method = Some(v),
-                DestAttr::Weight(v) => d.weight = v,
-                DestAttr::UThresh(v) => d.upper_threshold = v,
-                DestAttr::LThresh(v) => d.lower_threshold = v,
-                DestAttr::ActiveConns(v) => d.active_conns = v,
-                DestAttr::InactConns(v) => d.inactive_conns = v,
-                DestAttr::PersistConns(v) => d.persist_conns = v,
-                DestAttr::Stats(v) => stats32 = Some(StatsAttr::to_stats(&v)),
-                DestAttr::AddrFamily(v) => family = AddressFamily::from(v),
-                DestAttr::Stats64(v) => stats64 = Some(StatsAttr::to_stats(&v)),
-                DestAttr::TunType(v) => tunnel.kind = TunnelType::from(v),
-                DestAttr::TunPort(v) => tunnel.port = (v != 0).then_some(v),
-                DestAttr::TunFlags(v) => tunnel.flags = TunnelFlags::from_bits_retain(v),
+            let d = &mut f.dest;
+            match attr {
+                DestAttr::Addr(v) => f.addr = Some(*v),
+                DestAttr::Port(v) => f.port = Some(*v),
+                DestAttr::FwdMethod(v) => f.method = Some(*v),
+                DestAttr::Weight(v) => d.weight = *v,
+                DestAttr::UThresh(v) => d.upper_threshold = *v,
+                DestAttr::LThresh(v) => d.lower_threshold = *v,
+                DestAttr::ActiveConns(v) => d.active_conns = *v,
+                DestAttr::InactConns(v) => d.inactive_conns = *v,
+                DestAttr::PersistConns(v) => d.persist_conns = *v,
+                DestAttr::Stats(v) => f.stats32 = Some(StatsAttr::to_stats(v)),
+                DestAttr::AddrFamily(v) => f.family = AddressFamily::from(*v),
+                DestAttr::Stats64(v) => f.stats64 = Some(StatsAttr::to_stats(v)),
+                DestAttr::TunType(v) => f.tunnel.kind = TunnelType::from(*v),
+                DestAttr::TunPort(v) => f.tunnel.port = (*v != 0).then_some(*v),
+                DestAttr::TunFlags(v) => f.tunnel.flags = TunnelFlags::from_bits_retain(*v),
                 DestAttr::Other(_) => {}
             }
         }
-        let addr = addr.ok_or_else(|| DecodeError::from("destination without address"))?;
-        d.addr = addr_from_wire(&addr, family)?;
-        d.family = family;
-        d.port = port.ok_or_else(|| DecodeError::from("destination without port"))?;
-        d.forwarding = forwarding_from_wire(method, tunnel)?;
-        d.stats = stats64.or(stats32).unwrap_or_default();
+        f.finish()
+    }
+}
+
+/// What a destination's attributes say, gathered from an attribute list or straight from the
+/// bytes of a dump entry (see `entry.rs`), before the destination is assembled. The plain
+/// fields go straight into `dest`.
+pub(crate) struct DestFields {
+    pub(crate) dest: Destination,
+    pub(crate) addr: Option<[u8; 16]>,
+    pub(crate) port: Option<u16>,
+    pub(crate) method: Option<u32>,
+    pub(crate) family: AddressFamily,
+    pub(crate) tunnel: Tunnel,
+    pub(crate) stats32: Option<Stats>,
+    pub(crate) stats64: Option<Stats>,
+}
+
+impl DestFields {
+    /// Nothing yet, for a service of `service_family` (the destination's family unless the
+    /// kernel reports its own).
+    pub(crate) fn new(service_family: AddressFamily) -> Self {
+        DestFields {
+            dest: Destination::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
+            addr: None,
+            port: None,
+            method: None,
+            family: service_family,
+            tunnel: Tunnel::default(),
+            stats32: None,
+            stats64: None,
+        }
+    }
+
+    /// The destination, or what it lacks.
+    pub(crate) fn finish(self) -> Result<Destination, DecodeError> {
+        let mut d = self.dest;
+        let addr = self
+            .addr
+            .ok_or_else(|| DecodeError::from("destination without address"))?;
+        d.addr = addr_from_wire(&addr, self.family)?;
+        d.family = self.family;
+        d.port = self
+            .port
+            .ok_or_else(|| DecodeError::from("destination without port"))?;
+        d.forwarding = forwarding_from_wire(self.method, self.tunnel)?;
+        d.stats = self.stats64.or(self.stats32).unwrap_or_default();
         Ok(d)
     }
 }

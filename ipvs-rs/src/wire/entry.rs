@@ -8,13 +8,13 @@
 
 use netlink_packet_core::{DecodeError, NlasIterator, Parseable, NLA_TYPE_MASK};
 
-use super::addr::addr_from_wire;
+use super::dest_attr::DestFields;
 use super::nested::{fixed, nul_string};
-use super::{dest_attr as dest, service_attr as svc, stats_attr as stats};
-use super::{DaemonAttr, FlagsMask};
+use super::service_attr::ServiceFields;
+use super::{dest_attr as dest, service_attr as svc, stats_attr as stats, DaemonAttr};
 use crate::{
-    AddressFamily, Daemon, Destination, Netmask, Protocol, Scheduler, Service, ServiceFlags,
-    ServiceKey, Stats, Tunnel, TunnelFlags, TunnelType,
+    AddressFamily, Daemon, Destination, Protocol, Scheduler, Service, Stats, TunnelFlags,
+    TunnelType,
 };
 
 const GENL_HDRLEN: usize = 4;
@@ -110,70 +110,35 @@ fn stats_entry(payload: &[u8]) -> Result<Stats, DecodeError> {
 
 /// The service in a message (`genl` starts at the generic-netlink header).
 pub(crate) fn service_entry(genl: &[u8]) -> Result<Service, DecodeError> {
-    let mut af = None;
-    let (mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None);
-    let mut scheduler = None;
-    let mut flags = 0;
-    let mut timeout = 0;
-    let mut netmask = None;
-    let mut pe_name = None;
-    let (mut stats32, mut stats64) = (None, None);
+    let mut f = ServiceFields::default();
     for attr in Attrs::new(top_level(genl, CMD_ATTR_SERVICE)?) {
         let (kind, p) = attr?;
+        let u16_of = |what| fixed(p, what).map(u16::from_ne_bytes);
+        let u32_of = |what| fixed(p, what).map(u32::from_ne_bytes);
         match kind {
-            svc::AF => {
-                af = Some(AddressFamily::from(u16::from_ne_bytes(fixed(
-                    p,
-                    "service family",
-                )?)))
-            }
-            svc::PROTOCOL => {
-                protocol = Some(Protocol::from(u16::from_ne_bytes(fixed(
-                    p,
-                    "service protocol",
-                )?)))
-            }
-            svc::ADDR => addr = Some(fixed::<16>(p, "service address")?),
-            svc::PORT => port = Some(u16::from_be_bytes(fixed(p, "service port")?)),
-            svc::FWMARK => fwmark = Some(u32::from_ne_bytes(fixed(p, "service fwmark")?)),
+            svc::AF => f.af = Some(AddressFamily::from(u16_of("service family")?)),
+            svc::PROTOCOL => f.protocol = Some(Protocol::from(u16_of("service protocol")?)),
+            svc::ADDR => f.addr = Some(fixed(p, "service address")?),
+            svc::PORT => f.port = Some(u16::from_be_bytes(fixed(p, "service port")?)),
+            svc::FWMARK => f.fwmark = Some(u32_of("service fwmark")?),
             svc::SCHED_NAME => {
-                scheduler = Some(Scheduler::from_name(&nul_string(p, "scheduler name")?))
+                f.scheduler = Some(Scheduler::from_name(&nul_string(p, "scheduler name")?))
             }
             svc::FLAGS => {
                 let raw: [u8; 8] = fixed(p, "service flags")?;
-                let v = FlagsMask {
-                    flags: u32::from_ne_bytes(fixed(&raw[..4], "service flags")?),
-                    mask: u32::from_ne_bytes(fixed(&raw[4..], "service flag mask")?),
-                };
-                flags = v.flags & v.mask;
+                let flags = u32::from_ne_bytes(fixed(&raw[..4], "service flags")?);
+                let mask = u32::from_ne_bytes(fixed(&raw[4..], "service flag mask")?);
+                f.flags = flags & mask;
             }
-            svc::TIMEOUT => timeout = u32::from_ne_bytes(fixed(p, "service timeout")?),
-            svc::NETMASK => netmask = Some(u32::from_ne_bytes(fixed(p, "service netmask")?)),
-            svc::STATS => stats32 = Some(stats_entry(p)?),
-            svc::PE_NAME => pe_name = Some(nul_string(p, "persistence engine name")?),
-            svc::STATS64 => stats64 = Some(stats_entry(p)?),
+            svc::TIMEOUT => f.timeout = u32_of("service timeout")?,
+            svc::NETMASK => f.netmask = Some(u32_of("service netmask")?),
+            svc::STATS => f.stats32 = Some(stats_entry(p)?),
+            svc::PE_NAME => f.pe_name = Some(nul_string(p, "persistence engine name")?),
+            svc::STATS64 => f.stats64 = Some(stats_entry(p)?),
             _ => {}
         }
     }
-    let family = af.ok_or_else(|| DecodeError::from("service without address family"))?;
-    let key = match (fwmark, protocol, addr, port) {
-        (Some(mark), ..) if mark != 0 || protocol.is_none() => ServiceKey::Fwmark { mark, family },
-        (_, Some(protocol), Some(addr), Some(port)) => ServiceKey::Inet {
-            protocol,
-            addr: addr_from_wire(&addr, family)?,
-            port,
-        },
-        _ => return Err(DecodeError::from("service without fwmark or address")),
-    };
-    Ok(Service {
-        netmask: netmask.map_or(Netmask::host(family), |raw| Netmask::from_raw(raw, family)),
-        key,
-        scheduler: scheduler.unwrap_or(Scheduler::Other(String::new())),
-        flags: ServiceFlags::from_bits_retain(flags),
-        timeout,
-        pe_name,
-        stats: stats64.or(stats32).unwrap_or_default(),
-    })
+    f.finish()
 }
 
 /// The destination in a message of a service of `family`.
@@ -181,48 +146,39 @@ pub(crate) fn destination_entry(
     genl: &[u8],
     service_family: AddressFamily,
 ) -> Result<Destination, DecodeError> {
-    let (mut addr, mut port, mut method) = (None, None, None);
-    let mut family = service_family;
-    let mut tunnel = Tunnel::default();
-    let mut d = Destination::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
-    let (mut stats32, mut stats64) = (None, None);
+    let mut f = DestFields::new(service_family);
     for attr in Attrs::new(top_level(genl, CMD_ATTR_DEST)?) {
         let (kind, p) = attr?;
         let u32_of = |what| fixed(p, what).map(u32::from_ne_bytes);
+        let d = &mut f.dest;
         match kind {
-            dest::ADDR => addr = Some(fixed::<16>(p, "destination address")?),
-            dest::PORT => port = Some(u16::from_be_bytes(fixed(p, "destination port")?)),
-            dest::FWD_METHOD => method = Some(u32_of("forwarding method")?),
+            dest::ADDR => f.addr = Some(fixed(p, "destination address")?),
+            dest::PORT => f.port = Some(u16::from_be_bytes(fixed(p, "destination port")?)),
+            dest::FWD_METHOD => f.method = Some(u32_of("forwarding method")?),
             dest::WEIGHT => d.weight = i32::from_ne_bytes(fixed(p, "weight")?),
             dest::U_THRESH => d.upper_threshold = u32_of("upper threshold")?,
             dest::L_THRESH => d.lower_threshold = u32_of("lower threshold")?,
             dest::ACTIVE_CONNS => d.active_conns = u32_of("active connections")?,
             dest::INACT_CONNS => d.inactive_conns = u32_of("inactive connections")?,
             dest::PERSIST_CONNS => d.persist_conns = u32_of("persistent connections")?,
-            dest::STATS => stats32 = Some(stats_entry(p)?),
+            dest::STATS => f.stats32 = Some(stats_entry(p)?),
             dest::ADDR_FAMILY => {
-                family = AddressFamily::from(u16::from_ne_bytes(fixed(p, "family")?))
+                f.family = AddressFamily::from(u16::from_ne_bytes(fixed(p, "family")?))
             }
-            dest::STATS64 => stats64 = Some(stats_entry(p)?),
-            dest::TUN_TYPE => tunnel.kind = TunnelType::from(fixed::<1>(p, "tunnel type")?[0]),
+            dest::STATS64 => f.stats64 = Some(stats_entry(p)?),
+            dest::TUN_TYPE => f.tunnel.kind = TunnelType::from(fixed::<1>(p, "tunnel type")?[0]),
             dest::TUN_PORT => {
                 let v = u16::from_be_bytes(fixed(p, "tunnel port")?);
-                tunnel.port = (v != 0).then_some(v);
+                f.tunnel.port = (v != 0).then_some(v);
             }
             dest::TUN_FLAGS => {
-                tunnel.flags =
-                    TunnelFlags::from_bits_retain(u16::from_ne_bytes(fixed(p, "tunnel flags")?))
+                let v = u16::from_ne_bytes(fixed(p, "tunnel flags")?);
+                f.tunnel.flags = TunnelFlags::from_bits_retain(v);
             }
             _ => {}
         }
     }
-    let addr = addr.ok_or_else(|| DecodeError::from("destination without address"))?;
-    d.addr = addr_from_wire(&addr, family)?;
-    d.family = family;
-    d.port = port.ok_or_else(|| DecodeError::from("destination without port"))?;
-    d.forwarding = dest::forwarding_from_wire(method, tunnel)?;
-    d.stats = stats64.or(stats32).unwrap_or_default();
-    Ok(d)
+    f.finish()
 }
 
 /// The sync daemon in a message.

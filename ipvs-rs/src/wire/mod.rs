@@ -12,12 +12,12 @@ mod addr;
 pub(crate) mod cmd_attr;
 mod command;
 mod daemon_attr;
-mod dest_attr;
+pub(crate) mod dest_attr;
 mod entry;
 mod info_attr;
 pub(crate) mod message;
 mod nested;
-mod service_attr;
+pub(crate) mod service_attr;
 mod stats_attr;
 
 pub use addr::{addr_from_wire, addr_to_wire};

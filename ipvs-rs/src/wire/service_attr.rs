@@ -5,7 +5,9 @@ use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
 use super::addr::{addr_from_wire, addr_to_wire};
 use super::nested::{emit_nested, emit_nul_string, fixed, nested_len, nul_string, parse_nested};
 use super::StatsAttr;
-use crate::{AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
+use crate::{
+    AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey, Stats,
+};
 
 pub(crate) const AF: u16 = 1;
 pub(crate) const PROTOCOL: u16 = 2;
@@ -132,41 +134,54 @@ impl ServiceAttr {
     /// Statistics come from `STATS64` when present, else from `STATS`. Unknown attributes are
     /// ignored; a missing identity (family, fwmark or protocol/address/port) is an error.
     pub fn to_service(attrs: &[ServiceAttr]) -> Result<Service, DecodeError> {
-        ServiceAttr::service_from(attrs.iter().cloned().map(Ok))
-    }
-
-    /// [`ServiceAttr::to_service`] over attributes as they are parsed, without collecting them.
-    pub(crate) fn service_from(
-        attrs: impl Iterator<Item = Result<ServiceAttr, DecodeError>>,
-    ) -> Result<Service, DecodeError> {
-        let mut af = None;
-        let (mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None);
-        let mut svc_sched = None;
-        let mut flags = 0;
-        let mut timeout = 0;
-        let mut netmask = None;
-        let mut pe_name = None;
-        let (mut stats32, mut stats64) = (None, None);
+        let mut f = ServiceFields::default();
         for attr in attrs {
-            match attr? {
-                ServiceAttr::Af(v) => af = Some(AddressFamily::from(v)),
-                ServiceAttr::Protocol(v) => protocol = Some(Protocol::from(v)),
-                ServiceAttr::Addr(v) => addr = Some(v),
-                ServiceAttr::Port(v) => port = Some(v),
-                ServiceAttr::Fwmark(v) => fwmark = Some(v),
-                ServiceAttr::SchedName(v) => svc_sched = Some(Scheduler::from_name(&v)),
-                ServiceAttr::Flags(v) => flags = v.flags & v.mask,
-                ServiceAttr::Timeout(v) => timeout = v,
-                ServiceAttr::Netmask(v) => netmask = Some(v),
-                ServiceAttr::Stats(v) => stats32 = Some(StatsAttr::to_stats(&v)),
-                ServiceAttr::PeName(v) => pe_name = Some(v),
-                ServiceAttr::Stats64(v) => stats64 = Some(StatsAttr::to_stats(&v)),
+            match attr {
+                ServiceAttr::Af(v) => f.af = Some(AddressFamily::from(*v)),
+                ServiceAttr::Protocol(v) => f.protocol = Some(Protocol::from(*v)),
+                ServiceAttr::Addr(v) => f.addr = Some(*v),
+                ServiceAttr::Port(v) => f.port = Some(*v),
+                ServiceAttr::Fwmark(v) => f.fwmark = Some(*v),
+                ServiceAttr::SchedName(v) => f.scheduler = Some(Scheduler::from_name(v)),
+                ServiceAttr::Flags(v) => f.flags = v.flags & v.mask,
+                ServiceAttr::Timeout(v) => f.timeout = *v,
+                ServiceAttr::Netmask(v) => f.netmask = Some(*v),
+                ServiceAttr::Stats(v) => f.stats32 = Some(StatsAttr::to_stats(v)),
+                ServiceAttr::PeName(v) => f.pe_name = Some(v.clone()),
+                ServiceAttr::Stats64(v) => f.stats64 = Some(StatsAttr::to_stats(v)),
                 ServiceAttr::Other(_) => {}
             }
         }
-        let family = af.ok_or_else(|| DecodeError::from("service without address family"))?;
-        let key = match (fwmark, protocol, addr, port) {
-            (Some(mark), ..) if mark != 0 || protocol.is_none() => {
+        f.finish()
+    }
+}
+
+/// What a service's attributes say, gathered from an attribute list or straight from the
+/// bytes of a dump entry (see `entry.rs`), before the service is assembled.
+#[derive(Default)]
+pub(crate) struct ServiceFields {
+    pub(crate) af: Option<AddressFamily>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) addr: Option<[u8; 16]>,
+    pub(crate) port: Option<u16>,
+    pub(crate) fwmark: Option<u32>,
+    pub(crate) scheduler: Option<Scheduler>,
+    pub(crate) flags: u32,
+    pub(crate) timeout: u32,
+    pub(crate) netmask: Option<u32>,
+    pub(crate) pe_name: Option<String>,
+    pub(crate) stats32: Option<Stats>,
+    pub(crate) stats64: Option<Stats>,
+}
+
+impl ServiceFields {
+    /// The service, or what its identity lacks.
+    pub(crate) fn finish(self) -> Result<Service, DecodeError> {
+        let family = self
+            .af
+            .ok_or_else(|| DecodeError::from("service without address family"))?;
+        let key = match (self.fwmark, self.protocol, self.addr, self.port) {
+            (Some(mark), ..) if mark != 0 || self.protocol.is_none() => {
                 ServiceKey::Fwmark { mark, family }
             }
             (_, Some(protocol), Some(addr), Some(port)) => ServiceKey::Inet {
@@ -177,13 +192,15 @@ impl ServiceAttr {
             _ => return Err(DecodeError::from("service without fwmark or address")),
         };
         Ok(Service {
-            netmask: netmask.map_or(Netmask::host(family), |raw| Netmask::from_raw(raw, family)),
+            netmask: self
+                .netmask
+                .map_or(Netmask::host(family), |raw| Netmask::from_raw(raw, family)),
             key,
-            scheduler: svc_sched.unwrap_or(Scheduler::Other(String::new())),
-            flags: ServiceFlags::from_bits_retain(flags),
-            timeout,
-            pe_name,
-            stats: stats64.or(stats32).unwrap_or_default(),
+            scheduler: self.scheduler.unwrap_or(Scheduler::Other(String::new())),
+            flags: ServiceFlags::from_bits_retain(self.flags),
+            timeout: self.timeout,
+            pe_name: self.pe_name,
+            stats: self.stats64.or(self.stats32).unwrap_or_default(),
         })
     }
 }
