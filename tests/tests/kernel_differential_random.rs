@@ -1,0 +1,327 @@
+//! ipvsadm-rs against the reference ipvsadm 1.31 on random command sequences.
+//!
+//! Each seed yields a sequence of command lines (see `cli_fuzz`). Every command runs with
+//! both programs, each in its own network namespace that has seen the same earlier commands;
+//! exit status, stdout and stderr must match byte for byte, and after every command that may
+//! change the table so must both tables (`-Sn`). A save step also restores each program's
+//! save into a fresh namespace with that program and compares the tables read back.
+//!
+//! A difference is minimized (the failing command alone, or on top of the table restored from
+//! the reference's save, then with arguments and restore lines removed while it persists) and
+//! reported with its seed.
+//!
+//! Size: `DIFF_FUZZ_CASES` sequences (default 3) of `DIFF_FUZZ_STEPS` commands (default 30),
+//! from seed `DIFF_FUZZ_SEED` (default 1) on; `DIFF_FUZZ_MINIMIZE` (default 3) caps how many
+//! differences are minimized; `DIFF_FUZZ_VERBOSE` set prints every command. For example:
+//! `cargo xtask vm --timeout 1200 --env DIFF_FUZZ_CASES=40 -- target/debug/deps/kernel_differential_random-HASH --nocapture`.
+#![cfg(feature = "kernel-tests")]
+
+mod cli_fuzz;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use cli_fuzz::{Generated, Generator, Kind};
+use workspace_tests::{cmd, difference, restore, run_step, Outcome, Step};
+
+/// One program running commands in a network namespace of its own, on a thread of its own.
+struct Lane {
+    steps: Option<Sender<Step>>,
+    outcomes: Receiver<Outcome>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Lane {
+    fn new(binary: PathBuf) -> Lane {
+        let (steps, step_rx) = channel::<Step>();
+        let (outcome_tx, outcomes) = channel();
+        let thread = std::thread::spawn(move || {
+            testkit::isolate_netns()
+                .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
+            for step in step_rx {
+                if outcome_tx.send(run_step(&binary, &step)).is_err() {
+                    break;
+                }
+            }
+            // Other namespaces' dumps walk the same service table: leave it as found.
+            let _ = Command::new(workspace_tests::reference())
+                .arg("-C")
+                .output();
+        });
+        Lane {
+            steps: Some(steps),
+            outcomes,
+            thread: Some(thread),
+        }
+    }
+
+    fn run(&self, step: &Step) -> Outcome {
+        self.steps
+            .as_ref()
+            .expect("lane is open")
+            .send(step.clone())
+            .expect("lane thread alive");
+        self.outcomes.recv().expect("lane thread alive")
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        self.steps.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The reference's and the clone's lanes, fed the same steps one at a time (never two
+/// commands at once: a dump racing another namespace's change can repeat entries).
+struct Pair {
+    reference: Lane,
+    clone: Lane,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        Pair {
+            reference: Lane::new(workspace_tests::reference()),
+            clone: Lane::new(workspace_tests::clone_binary()),
+        }
+    }
+
+    fn both(&self, step: &Step) -> (Outcome, Outcome) {
+        (self.reference.run(step), self.clone.run(step))
+    }
+
+    /// Runs one generated step with both programs and compares what they did.
+    fn check(&self, g: &Generated) -> Checked {
+        let (want, got) = self.both(&g.step);
+        let mut checked = Checked {
+            difference: difference("command", &[want.clone()], &[got.clone()]),
+            table: None,
+            status: want.status.clone(),
+        };
+        if checked.difference.is_some() {
+            return checked;
+        }
+        match g.kind {
+            Kind::Listing => {}
+            Kind::Change => {
+                let (want, got) = self.both(&cmd("-Sn"));
+                checked.table = Some(want.stdout.clone());
+                checked.difference = difference("table afterwards", &[want], &[got]);
+            }
+            Kind::SaveRestore => {
+                let read_back = |lane: Lane, saved: &str| {
+                    vec![lane.run(&restore(saved)), lane.run(&cmd("-Sn"))]
+                };
+                let want_back = read_back(Lane::new(workspace_tests::reference()), &want.stdout);
+                let got_back = read_back(Lane::new(workspace_tests::clone_binary()), &got.stdout);
+                checked.difference =
+                    difference("save restored in a fresh namespace", &want_back, &got_back);
+            }
+        }
+        checked
+    }
+}
+
+/// What one step did, as far as the comparison goes.
+struct Checked {
+    /// How the two programs differed, if they did.
+    difference: Option<String>,
+    /// The reference's table afterwards, when the step may have changed it.
+    table: Option<String>,
+    /// The reference's exit status.
+    status: String,
+}
+
+/// Replays `steps` in fresh namespaces and describes the first difference.
+fn replay_differs(steps: &[Generated]) -> Option<String> {
+    let pair = Pair::new();
+    steps.iter().find_map(|g| pair.check(g).difference)
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+        })
+        .unwrap_or(default)
+}
+
+/// A sequence with a difference at its last step.
+struct Found {
+    seed: u64,
+    index: usize,
+    steps: Vec<Generated>,
+    report: String,
+    /// The reference's table before the last step.
+    table_before: String,
+}
+
+/// Runs the sequence of `seed`; returns where it first differs.
+fn run_seed(seed: u64, length: u64, verbose: bool) -> Option<Found> {
+    let mut generator = Generator::new(seed);
+    let pair = Pair::new();
+    let mut steps = Vec::new();
+    let mut table = String::new();
+    for index in 0..length as usize {
+        let g = generator.step();
+        let checked = pair.check(&g);
+        if verbose {
+            eprint!(
+                "seed {seed} #{index} ({}):\n{}",
+                checked.status,
+                describe(std::slice::from_ref(&g))
+            );
+        }
+        steps.push(g);
+        if let Some(report) = checked.difference {
+            return Some(Found {
+                seed,
+                index,
+                steps,
+                report,
+                table_before: table,
+            });
+        }
+        if let Some(t) = checked.table {
+            table = t;
+        }
+    }
+    None
+}
+
+/// The shortest reproduction found for `found`, as text.
+fn minimize(found: &Found) -> String {
+    let last = found.steps.last().expect("a failing step").clone();
+    let mut candidates = vec![vec![last.clone()]];
+    if !found.table_before.is_empty() {
+        let setup = Generated {
+            step: restore(&found.table_before),
+            kind: Kind::Change,
+        };
+        candidates.push(vec![setup, last.clone()]);
+    }
+    candidates.push(found.steps.clone());
+    let Some(mut best) = candidates
+        .into_iter()
+        .find(|steps| replay_differs(steps).is_some())
+    else {
+        return format!(
+            "(does not reproduce on replay)\n{}",
+            describe(&found.steps)
+        );
+    };
+    let end = best.len() - 1;
+    let mut i = best[end].step.args.len();
+    while i > 0 {
+        i -= 1;
+        let mut trial = best.clone();
+        trial[end].step.args.remove(i);
+        if replay_differs(&trial).is_some() {
+            best = trial;
+        }
+    }
+    if let Some(input) = best[end].step.stdin.clone() {
+        let mut lines: Vec<&str> = input.lines().collect();
+        let mut i = lines.len();
+        while i > 0 {
+            i -= 1;
+            let mut fewer = lines.clone();
+            fewer.remove(i);
+            let mut trial = best.clone();
+            trial[end].step.stdin = Some(fewer.iter().map(|l| format!("{l}\n")).collect());
+            if replay_differs(&trial).is_some() {
+                best = trial;
+                lines = fewer;
+            }
+        }
+    }
+    if best.len() > 2 && best.len() <= 25 {
+        let mut i = best.len() - 1;
+        while i > 0 {
+            i -= 1;
+            let mut trial = best.clone();
+            trial.remove(i);
+            if replay_differs(&trial).is_some() {
+                best = trial;
+            }
+        }
+    }
+    let report = replay_differs(&best).unwrap_or_default();
+    format!("{}{report}", describe(&best))
+}
+
+fn describe(steps: &[Generated]) -> String {
+    let mut text = String::new();
+    for g in steps {
+        text.push_str(&format!("  ipvsadm {}\n", shell_words(&g.step.args)));
+        if let Some(input) = &g.step.stdin {
+            for line in input.lines() {
+                text.push_str(&format!("    < {line:?}\n"));
+            }
+        }
+    }
+    text
+}
+
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"\\$!#".contains(c)) {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn random_command_sequences_match_ipvsadm() {
+    testkit::kernel_test();
+    let cases = env_number("DIFF_FUZZ_CASES", 3);
+    let length = env_number("DIFF_FUZZ_STEPS", 30);
+    let first = env_number("DIFF_FUZZ_SEED", 1);
+    let mut minimize_left = env_number("DIFF_FUZZ_MINIMIZE", 3);
+    let verbose = std::env::var_os("DIFF_FUZZ_VERBOSE").is_some();
+    let started = Instant::now();
+    let mut failures = String::new();
+    for seed in first..first + cases {
+        let Some(found) = run_seed(seed, length, verbose) else {
+            eprintln!(
+                "seed {seed}: {length} commands agree ({:.0?})",
+                started.elapsed()
+            );
+            continue;
+        };
+        eprintln!(
+            "seed {seed}: differs at command {} ({:.0?})",
+            found.index,
+            started.elapsed()
+        );
+        let reproduction = if minimize_left > 0 {
+            minimize_left -= 1;
+            minimize(&found)
+        } else {
+            describe(&found.steps[found.steps.len() - 1..])
+        };
+        let text = format!(
+            "\nseed {} command {}:{}\nminimal:\n{reproduction}",
+            found.seed, found.index, found.report
+        );
+        eprintln!("{text}");
+        failures.push_str(&text);
+    }
+    assert!(
+        failures.is_empty(),
+        "ipvsadm-rs differs from ipvsadm:{failures}"
+    );
+}
