@@ -100,7 +100,11 @@ impl Pair {
     fn check(&self, g: &Generated) -> Checked {
         let (want, got) = self.both(&g.step);
         let mut checked = Checked {
-            difference: difference("command", &[want.clone()], &[got.clone()]),
+            difference: difference(
+                "command",
+                std::slice::from_ref(&want),
+                std::slice::from_ref(&got),
+            ),
             table: None,
             status: want.status.clone(),
         };
@@ -213,10 +217,7 @@ fn minimize(found: &Found) -> String {
         .into_iter()
         .find(|steps| replay_differs(steps).is_some())
     else {
-        return format!(
-            "(does not reproduce on replay)\n{}",
-            describe(&found.steps)
-        );
+        return format!("(does not reproduce on replay)\n{}", describe(&found.steps));
     };
     let end = best.len() - 1;
     let mut i = best[end].step.args.len();

@@ -104,17 +104,94 @@ const BAD_VALUES: &[&str] = &[
     "5 ",
     "+5",
     "007",
+    "10.0.0.1:80:90",
+    "[2001:db8::1]80",
+    ":",
+    "[]:80",
+    "10.0.0.1/24:80",
+    "averyveryveryveryverylongschedulername",
+    "sh-port,",
+    ",mh-port",
+    "flag-4",
+    "ipip,gre",
+    "2147483648",
+    "18446744073709551616",
 ];
 
 /// Tokens that do not belong where they are inserted. `-v` is not among them: ipvsadm-rs
 /// prints its own version there by design (docs/ipvsadm-rs.md, "Beyond ipvsadm"), and so are
 /// none of its other opt-in options.
 const STRAY_TOKENS: &[&str] = &[
-    "--bogus", "-q", "-L", "-A", "-a", "-E", "-D", "-Z", "-C", "-R", "-S", "-h", "-w", "-r",
-    "-s", "-p", "-M", "-b", "-x", "-y", "-t", "-u", "-f", "-6", "-o", "-n", "-c", "-g", "-i", "-m",
-    "--pe", "--ops", "--stats", "--rate", "--exact", "--sort", "--timeout", "--daemon", "--tun-type",
-    "--tun-port", "--tun-csum", "--thresholds", "--persistent-conn", "--tun-info", "--set", "--",
-    "-", "extra", "10.0.0.9", "80", "rr", "--weight=3", "-w3", "-p=5",
+    "--bogus",
+    "-q",
+    "-L",
+    "-A",
+    "-a",
+    "-E",
+    "-D",
+    "-Z",
+    "-C",
+    "-R",
+    "-S",
+    "-h",
+    "-w",
+    "-r",
+    "-s",
+    "-p",
+    "-M",
+    "-b",
+    "-x",
+    "-y",
+    "-t",
+    "-u",
+    "-f",
+    "-6",
+    "-o",
+    "-n",
+    "-c",
+    "-g",
+    "-i",
+    "-m",
+    "--pe",
+    "--ops",
+    "--stats",
+    "--rate",
+    "--exact",
+    "--sort",
+    "--timeout",
+    "--daemon",
+    "--tun-type",
+    "--tun-port",
+    "--tun-csum",
+    "--thresholds",
+    "--persistent-conn",
+    "--tun-info",
+    "--set",
+    "--",
+    "-",
+    "extra",
+    "10.0.0.9",
+    "80",
+    "rr",
+    "--weight=3",
+    "-w3",
+    "-p=5",
+    "--weight=",
+    "--persist",
+    "--sched",
+    "--numeric=1",
+    "-nn",
+    "-LL",
+    "--tun-nocsum",
+    "--tun-remcsum",
+    "--nosort",
+    "-X",
+    "--exact=1",
+    "-6=1",
+    "--mcast-interface",
+    "--syncid",
+    "--start-daemon",
+    "--stop-daemon",
 ];
 
 /// The generator of one sequence.
@@ -173,7 +250,8 @@ impl Generator {
     /// arguments attached to their option (`-w5`, `-w=5`, `--weight=5`), short flags run
     /// together (`-Ln`, `-at`), and numbers with a sign, leading zeros, hex or a space.
     fn respell(&mut self, args: Vec<String>) -> Vec<String> {
-        const SHORT_WITH_VALUE: &[&str] = &["-t", "-u", "-f", "-s", "-p", "-M", "-r", "-w", "-x", "-y"];
+        const SHORT_WITH_VALUE: &[&str] =
+            &["-t", "-u", "-f", "-s", "-p", "-M", "-r", "-w", "-x", "-y"];
         const SHORT_FLAGS: &[&str] = &[
             "-A", "-E", "-D", "-C", "-L", "-l", "-Z", "-a", "-e", "-d", "-R", "-S", "-n", "-c",
             "-g", "-i", "-m", "-6", "-o",
@@ -270,8 +348,14 @@ impl Generator {
                 }
                 return spec;
             }
-            2..=7 => vec![String::new(), format!("{}{}", rng.pick(&v4), rng.pick(&ports))],
-            _ => vec![String::new(), format!("{}{}", rng.pick(&v6), rng.pick(&ports))],
+            2..=7 => vec![
+                String::new(),
+                format!("{}{}", rng.pick(&v4), rng.pick(&ports)),
+            ],
+            _ => vec![
+                String::new(),
+                format!("{}{}", rng.pick(&v6), rng.pick(&ports)),
+            ],
         };
         spec[0] = rng
             .pick(&[
@@ -421,8 +505,18 @@ impl Generator {
         if rng.chance(40) {
             args.push(rng.pick(&["-w", "--weight"]).to_string());
             args.push(
-                rng.pick(&["0", "1", "5", "100", "65535", "65536", "2147483647", "3", "-1"])
-                    .to_string(),
+                rng.pick(&[
+                    "0",
+                    "1",
+                    "5",
+                    "100",
+                    "65535",
+                    "65536",
+                    "2147483647",
+                    "3",
+                    "-1",
+                ])
+                .to_string(),
             );
         }
         if rng.chance(15) {
@@ -433,23 +527,19 @@ impl Generator {
             args.push(rng.pick(&["-y", "--l-threshold"]).to_string());
             args.push(rng.pick(&["0", "5", "200", "x"]).to_string());
         }
-        if tunnel || rng.chance(5) {
-            if rng.chance(60) {
-                args.push("--tun-type".to_string());
-                let ty = rng.pick(&["ipip", "gue", "gue", "gre", "vxlan"]);
-                args.push(ty.to_string());
-                if ty == "gue" || rng.chance(10) {
-                    if rng.chance(85) {
-                        args.push("--tun-port".to_string());
-                        args.push(rng.pick(&["6080", "6081", "0", "65536", "1"]).to_string());
-                    }
-                }
-                if rng.chance(40) {
-                    args.push(
-                        rng.pick(&["--tun-nocsum", "--tun-csum", "--tun-remcsum"])
-                            .to_string(),
-                    );
-                }
+        if (tunnel || rng.chance(5)) && rng.chance(60) {
+            args.push("--tun-type".to_string());
+            let ty = rng.pick(&["ipip", "gue", "gue", "gre", "vxlan"]);
+            args.push(ty.to_string());
+            if (ty == "gue" || rng.chance(10)) && rng.chance(85) {
+                args.push("--tun-port".to_string());
+                args.push(rng.pick(&["6080", "6081", "0", "65536", "1"]).to_string());
+            }
+            if rng.chance(40) {
+                args.push(
+                    rng.pick(&["--tun-nocsum", "--tun-csum", "--tun-remcsum"])
+                        .to_string(),
+                );
             }
         }
     }
@@ -559,7 +649,7 @@ impl Generator {
     /// `-R` with a few lines: changes, the odd listing, blank lines, comments and junk.
     fn restore(&mut self) -> Generated {
         let mut input = String::new();
-        for _ in 0..1 + self.rng.below(5) {
+        for _ in 0..1 + self.rng.below(6) {
             let line = match self.rng.below(12) {
                 0 => String::new(),
                 1 => "# comment".to_string(),
@@ -568,8 +658,19 @@ impl Generator {
                 4 => format!("ipvsadm {}", self.changing_command().join(" ")),
                 _ => self.changing_command().join(" "),
             };
+            let line = match self.rng.below(12) {
+                0 => format!("  {line}"),
+                1 => line.replace(' ', "\t"),
+                2 => format!("{line}\r"),
+                3 => format!("{line}   "),
+                4 => line.replace(' ', "  "),
+                _ => line,
+            };
             input.push_str(&line);
             input.push('\n');
+        }
+        if self.rng.chance(10) {
+            input.pop();
         }
         let args = if self.rng.chance(85) {
             vec!["-R".to_string()]
@@ -599,8 +700,8 @@ impl Generator {
             }
             2 => {
                 let at = self.rng.below(args.len());
-                let copy = args[at].clone();
-                args.push(copy);
+                let copy: Vec<String> = args[at..(at + 2).min(args.len())].to_vec();
+                args.extend(copy);
             }
             _ => {
                 let at = self.rng.below(args.len());
