@@ -161,8 +161,8 @@ fn daemon_state(arg: Option<&str>) -> Option<u32> {
 }
 
 /// Parses and checks one command line (`argv[0]` is the program name).
-pub fn parse(argv: &[String]) -> Result<Outcome> {
-    let program = argv.first().cloned().unwrap_or_default();
+pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Outcome> {
+    let program = argv.first().map_or("", AsRef::as_ref);
     let mut scanner = Scanner::new(argv);
     let mut e = Entry::default();
     let mut options = 0u64;
@@ -170,7 +170,7 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
     let mut sched_flags_arg = String::new();
 
     let try_help = || Error::TryHelp {
-        program: program.clone(),
+        program: program.to_string(),
     };
     let (first, first_arg) = match scanner.next_opt() {
         Ok(Scanned::Opt(spec, arg)) => (spec.tag, arg),
@@ -201,7 +201,7 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
         }
         Tag::Help => {
             return Err(Error::Help {
-                text: usage_text(&program),
+                text: usage_text(program),
             })
         }
         Tag::Version => {
@@ -258,7 +258,14 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             }
             Tag::RealServer => {
                 set_option(&mut options, opt::SERVER)?;
-                let mut target = e.svc.clone();
+                // parse_service reads only the protocol and writes what it parses.
+                let mut target = Service {
+                    protocol: e.svc.protocol,
+                    af: e.svc.af,
+                    addr: e.svc.addr,
+                    port: e.svc.port,
+                    ..Service::default()
+                };
                 let parsed = parse_service(a, &mut target);
                 e.dest.af = target.af;
                 e.dest.addr = target.addr;
@@ -446,9 +453,9 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             return Err(invalid("--set option requires 3 timeout values"));
         };
         e.timeouts = Timeouts {
-            tcp: parse_timeout(Some(&tcp), 0)?,
-            tcp_fin: parse_timeout(Some(&fin), 0)?,
-            udp: parse_timeout(Some(&udp), 0)?,
+            tcp: parse_timeout(Some(tcp), 0)?,
+            tcp_fin: parse_timeout(Some(fin), 0)?,
+            udp: parse_timeout(Some(udp), 0)?,
         };
     }
     if let Some(extra) = scanner.next_leftover() {
