@@ -57,7 +57,8 @@ impl<'a> Line<'a> {
     }
 }
 
-/// The ranges of `line`'s words (cut at [`MAX_WORD`] bytes) and how many separators end it.
+/// The ranges of `line`'s words (cut at [`MAX_WORD`] bytes; `ipvsadm` left out) and how
+/// many separators end it.
 fn split_words(line: &[u8], words: &mut Vec<Range<usize>>) -> usize {
     words.clear();
     let mut i = 0;
@@ -73,7 +74,9 @@ fn split_words(line: &[u8], words: &mut Vec<Range<usize>>) -> usize {
         let mut piece = start;
         while piece < i {
             let piece_end = (piece + MAX_WORD).min(i);
-            words.push(piece..piece_end);
+            if &line[piece..piece_end] != b"ipvsadm" {
+                words.push(piece..piece_end);
+            }
             piece = piece_end;
         }
     }
@@ -151,7 +154,6 @@ impl<R: Read> RestoreReader<R> {
         };
         let line = &self.buf[range];
         let trailing = split_words(line, &mut self.words);
-        self.words.retain(|r| &line[r.clone()] != b"ipvsadm");
         if !has_newline && (trailing >= 2 || self.words.is_empty()) {
             return Ok(None);
         }
