@@ -186,7 +186,8 @@ impl<'a, S: AsRef<str>> Scanner<'a, S> {
     /// `-` (and that word is not scanned again); left as is when there is none.
     fn expand(&mut self, arg: &'a str) -> Cow<'a, str> {
         const MARK: &str = "!#:+";
-        if !arg.contains(MARK) {
+        // Nearly every argument has no `!` at all; a byte scan says so cheaply.
+        if !arg.as_bytes().contains(&b'!') || !arg.contains(MARK) {
             return Cow::Borrowed(arg);
         }
         let found = (self.next..self.argv.len())

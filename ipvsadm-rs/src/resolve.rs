@@ -7,6 +7,8 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
+use crate::columns;
+
 /// IPv4's address family number.
 pub const AF_INET: u16 = libc::AF_INET as u16;
 /// IPv6's address family number.
@@ -53,19 +55,35 @@ fn with_c_str<T>(s: &str, f: impl FnOnce(*const c_char) -> Option<T>) -> Option<
 /// nothing after), which `inet_aton` reads the obvious way; `None` for any other spelling.
 fn plain_dotted_quad(s: &str) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
-    let mut parts = s.split('.');
-    for octet in out.iter_mut() {
-        let p = parts.next()?.as_bytes();
-        let plain = matches!(p.len(), 1..=3)
-            && p.iter().all(u8::is_ascii_digit)
-            && (p.len() == 1 || p[0] != b'0');
-        if !plain {
-            return None;
+    let mut octet = 0;
+    let mut value = 0u32;
+    let mut digits = 0;
+    for &b in s.as_bytes() {
+        match b {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u32::from(b - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && octet < 3 => {
+                out[octet] = value as u8;
+                octet += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
         }
-        let value = p.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-        *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then_some(out)
+    if digits == 0 || octet != 3 {
+        return None;
+    }
+    out[3] = value as u8;
+    Some(out)
 }
 
 fn libc_inet_aton(s: &str) -> Option<[u8; 4]> {
@@ -124,7 +142,7 @@ pub fn write_ntop(out: &mut String, af: u16, addr: &[u8; 16]) {
             if i > 0 {
                 out.push('.');
             }
-            push_decimal(out, u32::from(*octet));
+            columns::number(out, u64::from(*octet));
         }
         return;
     }
@@ -143,23 +161,6 @@ pub fn write_ntop(out: &mut String, af: u16, addr: &[u8; 16]) {
     }
     // SAFETY: inet_ntop wrote a NUL-terminated string into buf.
     out.push_str(&unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy());
-}
-
-/// Appends `n` in decimal.
-pub fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
 }
 
 /// ipvsadm's `host_to_addr`: the first IPv4 address of a host name.
@@ -277,6 +278,17 @@ mod tests {
                 cases.push(format!("{a}.{b}.0{b}.{a}"));
             }
         }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 16) as usize;
+            let text: String = (0..len)
+                .map(|i| b"0123456789.x.25"[((seed >> (4 * i)) % 15) as usize] as char)
+                .collect();
+            cases.push(text);
+        }
         for s in &cases {
             assert_eq!(parse_inet_aton(s), libc_inet_aton(s), "{s:?}");
             if let Some(quad) = plain_dotted_quad(s) {
@@ -308,10 +320,6 @@ mod tests {
             let want = format!("{}.{}.{}.{}", quad[0], quad[1], quad[2], quad[3]);
             assert_eq!(ntop(AF_INET, &a), want);
         }
-        let mut s = String::from("x");
-        push_decimal(&mut s, u32::MAX);
-        push_decimal(&mut s, 0);
-        assert_eq!(s, "x42949672950");
     }
 
     #[test]
