@@ -40,6 +40,37 @@ impl Dumped for Daemon {
     }
 }
 
+/// The identities a dump has yielded so far.
+///
+/// Most dumps are a service's few real servers: a linear scan of a short list beats hashing
+/// them, so the set is only built once a dump grows past [`Seen::LINEAR`].
+#[derive(Default)]
+struct Seen {
+    few: Vec<Identity>,
+    many: HashSet<Identity>,
+}
+
+impl Seen {
+    const LINEAR: usize = 16;
+
+    /// Records `id`; false if it was already there.
+    fn insert(&mut self, id: Identity) -> bool {
+        if !self.many.is_empty() {
+            return self.many.insert(id);
+        }
+        if self.few.contains(&id) {
+            return false;
+        }
+        if self.few.len() < Self::LINEAR {
+            self.few.push(id);
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(id);
+        }
+        true
+    }
+}
+
 /// Turns one dump message (from its generic-netlink header on) into an item; the family is the
 /// dumped service's.
 pub(crate) type Decoder<T> = fn(&[u8], AddressFamily) -> Result<T, DecodeError>;
@@ -61,7 +92,7 @@ pub struct Dump<'h, T> {
     cmd: IpvsCmd,
     family: AddressFamily,
     decode: Decoder<T>,
-    seen: HashSet<Identity>,
+    seen: Seen,
 }
 
 impl<'h, T> Dump<'h, T> {
@@ -78,7 +109,7 @@ impl<'h, T> Dump<'h, T> {
             cmd,
             family,
             decode,
-            seen: HashSet::new(),
+            seen: Seen::default(),
         }
     }
 }
@@ -133,5 +164,24 @@ impl<T> Drop for Dump<'_, T> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Repeats are caught before and after the set switches from a list to a hash set.
+    #[test]
+    fn seen_reports_each_identity_once() {
+        let id =
+            |i: u8| Identity::Destination(IpAddr::from([10, 0, 0, i]), 80, AddressFamily::Inet);
+        let mut seen = Seen::default();
+        for i in 0..40 {
+            assert!(seen.insert(id(i)), "first sight of {i}");
+            assert!(!seen.insert(id(i)), "repeat of {i}");
+            assert!(!seen.insert(id(i / 2)), "older repeat of {}", i / 2);
+        }
+        assert!(seen.few.is_empty() && seen.many.len() == 40);
     }
 }

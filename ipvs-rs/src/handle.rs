@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::dump::Dump;
-use crate::socket::{open_sockets, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
+use crate::socket::{open_sockets, Channel, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
 use crate::wire::{
     daemon_entry, destination_entry, service_entry, CmdAttr, InfoAttr, IpvsAttrs, IpvsCmd,
     IpvsMessage, ServiceAttr,
@@ -149,10 +149,11 @@ impl Handle {
         msg: IpvsMessage,
         family: AddressFamily,
         decode: crate::dump::Decoder<T>,
+        channel: Channel,
     ) -> Result<Dump<'_, T>> {
         let cmd = msg.cmd;
         let mut conn = self.lock()?;
-        let seq = conn.send_dump(msg)?;
+        let seq = conn.send_dump(msg, channel)?;
         Ok(Dump::new(conn, seq, cmd, family, decode))
     }
 
@@ -193,7 +194,7 @@ impl Handle {
                 } else {
                     netlink_packet_core::NLM_F_REQUEST
                 };
-                let seq = conn.encode(request.to_message(), flags, &mut out);
+                let seq = conn.encode_request(request, flags, &mut out);
                 first.get_or_insert(seq);
             }
             let first = first.unwrap_or(0);
@@ -295,6 +296,7 @@ impl Handle {
             IpvsMessage::new(IpvsCmd::GetService, vec![]),
             AddressFamily::Inet,
             |genl, _| service_entry(genl),
+            Channel::Bulk,
         )
     }
 
@@ -351,7 +353,7 @@ impl Handle {
             IpvsCmd::GetDest,
             vec![CmdAttr::Service(ServiceAttr::from_key(key))],
         );
-        self.dump(msg, key.family(), destination_entry)
+        self.dump(msg, key.family(), destination_entry, Channel::Requests)
     }
 
     /// Adds a destination to a service.
@@ -409,6 +411,7 @@ impl Handle {
             IpvsMessage::new(IpvsCmd::GetDaemon, vec![]),
             AddressFamily::Inet,
             |genl, _| daemon_entry(genl),
+            Channel::Requests,
         )?
         .collect()
     }

@@ -1,5 +1,9 @@
 //! Write requests, as sent one by one or in a [`Batch`](crate::Batch).
 
+use netlink_packet_core::NLA_F_NESTED;
+
+use crate::wire::cmd_attr::{DEST, SERVICE};
+use crate::wire::message::{write_framed, write_leaf, write_nest};
 use crate::wire::{CmdAttr, DaemonAttr, DestAttr, IpvsCmd, IpvsMessage, ServiceAttr};
 use crate::{Daemon, Destination, Service, ServiceKey, Timeouts};
 
@@ -67,6 +71,48 @@ impl Request {
             Request::StartDaemon(d) => IpvsMessage::new(IpvsCmd::NewDaemon, daemon(d)),
             Request::StopDaemon(d) => IpvsMessage::new(IpvsCmd::DelDaemon, daemon(d)),
             Request::Raw(m) => m.clone(),
+        }
+    }
+
+    /// Appends this request as a complete netlink message (family id `family`, `flags`,
+    /// sequence number `seq`) and returns its length: the bytes of
+    /// [`IpvsMessage::write_frame`] on [`Request::to_message`], without building the attribute
+    /// lists in between.
+    ///
+    /// ```
+    /// use ipvs_rs::{Request, ServiceKey};
+    /// let request = Request::DeleteService(ServiceKey::tcp([10, 0, 0, 1], 80));
+    /// let (mut direct, mut listed) = (Vec::new(), Vec::new());
+    /// request.write_frame(0x22, 5, 1, &mut direct);
+    /// request.to_message().write_frame(0x22, 5, 1, &mut listed);
+    /// assert_eq!(direct, listed);
+    /// ```
+    pub fn write_frame(&self, family: u16, flags: u16, seq: u32, out: &mut Vec<u8>) -> usize {
+        let service = SERVICE | NLA_F_NESTED;
+        let dest = |cmd, k: &ServiceKey, d: &Destination, out: &mut Vec<u8>| {
+            write_framed(cmd, family, flags, seq, out, |out| {
+                write_nest(service, out, |out| {
+                    ServiceAttr::each_of_reference(k, &mut |a| write_leaf(&a, out))
+                });
+                write_nest(DEST | NLA_F_NESTED, out, |out| {
+                    DestAttr::each_of_destination(d, &mut |a| write_leaf(&a, out))
+                });
+            })
+        };
+        let svc = |cmd, s: &Service, out: &mut Vec<u8>| {
+            write_framed(cmd, family, flags, seq, out, |out| {
+                write_nest(service, out, |out| {
+                    ServiceAttr::each_of_service(s, &mut |a| write_leaf(&a, out))
+                })
+            })
+        };
+        match self {
+            Request::AddService(s) => svc(IpvsCmd::NewService, s, out),
+            Request::UpdateService(s) => svc(IpvsCmd::SetService, s, out),
+            Request::AddDestination(k, d) => dest(IpvsCmd::NewDest, k, d, out),
+            Request::UpdateDestination(k, d) => dest(IpvsCmd::SetDest, k, d, out),
+            Request::DeleteDestination(k, d) => dest(IpvsCmd::DelDest, k, d, out),
+            other => other.to_message().write_frame(family, flags, seq, out),
         }
     }
 

@@ -14,7 +14,7 @@ use netlink_packet_generic::{GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
 
 use crate::wire::{IpvsMessage, FAMILY_NAME};
-use crate::{Error, Result};
+use crate::{Error, Request, Result};
 
 const NLMSG_HDRLEN: usize = 16;
 const GENL_HDRLEN: usize = 4;
@@ -24,9 +24,13 @@ const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
 const NLMSGERR_ATTR_MSG: u16 = 1;
 
-/// Dumps fill datagrams up to the reader's buffer size, capped by the kernel at 32 KiB;
-/// twice that leaves room for any single reply.
-const RECV_BUF: usize = 64 * 1024;
+/// The kernel sizes a dump's datagrams by the largest read its socket ever asked for, up to
+/// just under 32 KiB; this takes any datagram.
+const BULK_RECV: usize = 32 * 1024;
+/// The read size of the request socket: at least the kernel's smallest dump datagram
+/// (`NLMSG_GOODSIZE`, a page less the skb overhead, at most 8 KiB less it), so nothing is cut.
+const REQUEST_RECV_MIN: usize = 4096;
+const REQUEST_RECV_MAX: usize = 8192;
 /// Room for the acks of a full batch chunk (each ack costs about a kilobyte of socket memory).
 const SOCKET_RCVBUF: libc::c_int = 4 * 1024 * 1024;
 /// The default time to wait for the kernel before reporting [`Error::Timeout`].
@@ -49,20 +53,42 @@ pub(crate) enum Reply<T = IpvsMessage> {
 /// `IP_VS_SO_GET_INFO`: the socket option that reports a namespace's number of services.
 const IP_VS_SO_GET_INFO: libc::c_int = 64 + 1024 + 64 + 1;
 
+/// Which of a handle's generic-netlink sockets an exchange uses.
+///
+/// The kernel allocates (and, on most distribution kernels, zeroes) every dump datagram at the
+/// largest read size its socket has ever used. A destination dump of a few real servers, one
+/// per service in a listing, would pay for two such datagrams (entries, then the end marker),
+/// so requests and destination dumps read page-sized datagrams. The service dump instead
+/// rescans the kernel's service table from its start for every datagram it fills, so small
+/// datagrams would make it quadratic: it reads the largest ones, on a socket of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// Requests, acks, and every dump but the service table's.
+    Requests,
+    /// Dumps of the whole service table.
+    Bulk,
+}
+
 /// The sockets of a handle, made in the handle's network namespace.
 pub(crate) struct Sockets {
-    /// Generic netlink, for every IPVS command.
+    /// Generic netlink, for [`Channel::Requests`].
     pub(crate) netlink: Socket,
+    /// Generic netlink, for [`Channel::Bulk`].
+    pub(crate) bulk: Socket,
     /// An inet socket, only for the service count (generic netlink has no command for it).
     pub(crate) inet: OwnedFd,
 }
 
-/// A socket, the IPVS family id and the receive state.
+/// The sockets, the IPVS family id and the receive state.
 pub(crate) struct Conn {
     sock: Socket,
+    bulk: Socket,
     inet: OwnedFd,
     family: u16,
     seq: u32,
+    /// The socket the current exchange reads from.
+    reading: Channel,
+    request_recv: usize,
     buf: Vec<u8>,
     len: usize,
     pos: usize,
@@ -79,6 +105,7 @@ pub(crate) fn open_sockets() -> io::Result<Sockets> {
     let inet = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok(Sockets {
         netlink: open_socket()?,
+        bulk: open_socket()?,
         inet,
     })
 }
@@ -128,12 +155,19 @@ impl Conn {
     }
 
     fn unresolved(sockets: Sockets, timeout: Option<Duration>) -> Result<Self> {
+        // SAFETY: sysconf has no memory-safety preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         let mut conn = Conn {
             sock: sockets.netlink,
+            bulk: sockets.bulk,
             inet: sockets.inet,
             family: 0,
             seq: 0,
-            buf: vec![0; RECV_BUF],
+            reading: Channel::Requests,
+            request_recv: usize::try_from(page)
+                .unwrap_or(REQUEST_RECV_MIN)
+                .clamp(REQUEST_RECV_MIN, REQUEST_RECV_MAX),
+            buf: vec![0; BULK_RECV],
             len: 0,
             pos: 0,
         };
@@ -158,12 +192,9 @@ impl Conn {
                 tv_usec: 0,
             },
         };
-        setsockopt(
-            self.sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            &tv,
-        )?;
+        for sock in [&self.sock, &self.bulk] {
+            setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+        }
         Ok(())
     }
 
@@ -241,45 +272,54 @@ impl Conn {
     }
 
     /// Serializes `msg` with a fresh sequence number and the given flags into `out`.
-    pub(crate) fn encode(&mut self, msg: IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
+    pub(crate) fn encode(&mut self, msg: &IpvsMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
         let seq = self.next_seq();
-        let mut genl = GenlMessage::from_payload(msg);
-        genl.set_resolved_family_id(self.family);
-        let mut nl = NetlinkMessage::from(genl);
-        nl.header = {
-            let mut h = NetlinkHeader::default();
-            h.flags = flags;
-            h.sequence_number = seq;
-            h
-        };
-        nl.finalize();
-        let start = out.len();
-        out.resize(start + nl.buffer_len(), 0);
-        nl.serialize(&mut out[start..]);
+        msg.write_frame(self.family, flags, seq, out);
+        seq
+    }
+
+    /// Serializes `request` with a fresh sequence number and the given flags into `out`.
+    pub(crate) fn encode_request(
+        &mut self,
+        request: &Request,
+        flags: u16,
+        out: &mut Vec<u8>,
+    ) -> u32 {
+        let seq = self.next_seq();
+        request.write_frame(self.family, flags, seq, out);
         seq
     }
 
     /// Sends one request expecting an ack (and maybe a reply before it).
     pub(crate) fn send_request(&mut self, msg: IpvsMessage) -> Result<u32> {
         let mut out = Vec::new();
-        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_ACK, &mut out);
+        let seq = self.encode(&msg, NLM_F_REQUEST | NLM_F_ACK, &mut out);
         self.send(&out)?;
         Ok(seq)
     }
 
-    /// Starts a dump.
-    pub(crate) fn send_dump(&mut self, msg: IpvsMessage) -> Result<u32> {
+    /// Starts a dump on `channel`; the replies are read from there until the next send.
+    pub(crate) fn send_dump(&mut self, msg: IpvsMessage, channel: Channel) -> Result<u32> {
         let mut out = Vec::new();
-        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_DUMP, &mut out);
-        self.send(&out)?;
+        let seq = self.encode(&msg, NLM_F_REQUEST | NLM_F_DUMP, &mut out);
+        self.send_on(channel, &out)?;
         Ok(seq)
     }
 
-    /// Sends already framed messages in one `sendmsg`.
+    /// Sends already framed messages in one `sendmsg` on the request socket.
     pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.send_on(Channel::Requests, bytes)
+    }
+
+    fn send_on(&mut self, channel: Channel, bytes: &[u8]) -> Result<()> {
         // Replies to an abandoned exchange are stale: drop what is buffered.
         self.pos = self.len;
-        let sent = self.sock.send(bytes, 0)?;
+        self.reading = channel;
+        let sock = match channel {
+            Channel::Requests => &self.sock,
+            Channel::Bulk => &self.bulk,
+        };
+        let sent = sock.send(bytes, 0)?;
         if sent != bytes.len() {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -316,15 +356,12 @@ impl Conn {
     }
 
     fn fill(&mut self) -> Result<()> {
-        // SAFETY: buf is a live, writable allocation of buf.len() bytes.
-        let n = unsafe {
-            libc::recv(
-                self.sock.as_raw_fd(),
-                self.buf.as_mut_ptr().cast(),
-                self.buf.len(),
-                libc::MSG_TRUNC,
-            )
+        let (fd, want) = match self.reading {
+            Channel::Requests => (self.sock.as_raw_fd(), self.request_recv),
+            Channel::Bulk => (self.bulk.as_raw_fd(), BULK_RECV),
         };
+        // SAFETY: buf is a live, writable allocation of at least `want` bytes.
+        let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), want, libc::MSG_TRUNC) };
         if n < 0 {
             let err = io::Error::last_os_error();
             return Err(match err.raw_os_error() {
@@ -333,7 +370,7 @@ impl Conn {
             });
         }
         let n = n as usize;
-        if n > self.buf.len() {
+        if n > want {
             return Err(Error::Decode(format!(
                 "netlink datagram of {n} bytes truncated"
             )));

@@ -103,11 +103,11 @@ fn frame(genl: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The generic-netlink part of what a handle sends for `request`.
 fn encode(request: &Request) -> Vec<u8> {
-    let genl = GenlMessage::from_payload(request.to_message());
-    let mut out = vec![0; genl.buffer_len()];
-    genl.emit(&mut out);
-    out
+    let mut out = Vec::new();
+    request.write_frame(0x20, 0, 0, &mut out);
+    out.split_off(16)
 }
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {

@@ -170,3 +170,39 @@ fn destination_errors_are_typed() {
     ));
     assert_eq!(ipvs.destinations(&key).unwrap(), vec![dest]);
 }
+
+/// A service with hundreds of real servers: its destination dump spans many page-sized
+/// datagrams, and every destination comes back exactly once, also after an abandoned dump.
+#[test]
+fn destination_dumps_span_many_datagrams() {
+    let ipvs = handle();
+    let key = ServiceKey::tcp(v6(0x50), 443);
+    ipvs.add_service(&Service::new(key)).unwrap();
+    let mut batch = ipvs_rs::Batch::new();
+    let written: Vec<Destination> = (1..=300u16)
+        .map(|i| {
+            Destination::new(v6(0x1000 + i), 8443)
+                .with_weight(i32::from(i))
+                .with_thresholds(u32::from(i) * 10, u32::from(i))
+        })
+        .collect();
+    for dest in &written {
+        batch.add_destination(key, dest.clone());
+    }
+    assert!(ipvs.apply(&batch).iter().all(Result::is_ok));
+
+    let mut partial = ipvs.destinations_iter(&key).unwrap();
+    partial.next().unwrap().unwrap();
+    drop(partial);
+
+    let read = sorted(ipvs.destinations(&key).unwrap());
+    assert_eq!(read.len(), written.len());
+    let fields = |d: &Destination| {
+        let thresholds = (d.upper_threshold, d.lower_threshold);
+        (d.addr, d.port, d.weight, thresholds)
+    };
+    for (r, w) in read.iter().zip(&sorted(written)) {
+        assert_eq!(fields(r), fields(w));
+    }
+    assert_eq!(ipvs.services().unwrap().len(), 1);
+}

@@ -7,13 +7,14 @@ use ipvs_rs::wire::{
     StatsAttr,
 };
 use ipvs_rs::{
-    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Netmask, Protocol, Scheduler,
-    Service, ServiceFlags, ServiceKey, Stats, Tunnel, TunnelFlags, TunnelType, Version,
+    AddressFamily, Daemon, DaemonState, Destination, Forwarding, Netmask, Protocol, Request,
+    Scheduler, Service, ServiceFlags, ServiceKey, Stats, Tunnel, TunnelFlags, TunnelType, Version,
 };
+use netlink_packet_core::NetlinkMessage;
 use netlink_packet_core::{
     DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable, ParseableParametrized,
 };
-use netlink_packet_generic::GenlHeader;
+use netlink_packet_generic::{GenlHeader, GenlMessage};
 use proptest::prelude::*;
 
 fn roundtrip<T>(attrs: &[T]) -> Vec<T>
@@ -284,6 +285,63 @@ proptest! {
         prop_assume!(cmd != 14);
         let msg = IpvsMessage::new(IpvsCmd::from(cmd), attrs);
         prop_assert_eq!(message_roundtrip(&msg), msg);
+    }
+
+    /// The one-pass writer and `Emitable` write the same bytes, framed as
+    /// netlink-packet-core frames a generic-netlink message.
+    #[test]
+    fn one_pass_writer_matches_emitable(
+        cmd in 1u8..=17,
+        attrs in proptest::collection::vec(cmd_attr(), 0..6),
+        (family, flags, seq) in (any::<u16>(), any::<u16>(), any::<u32>()),
+    ) {
+        prop_assume!(cmd != 14);
+        let msg = IpvsMessage::new(IpvsCmd::from(cmd), attrs);
+        let mut emitted = vec![0; msg.buffer_len()];
+        msg.emit(&mut emitted);
+        let mut written = vec![0xaa];
+        msg.write_attrs(&mut written);
+        prop_assert_eq!(&written[1..], &emitted[..]);
+
+        let mut genl = GenlMessage::from_payload(msg.clone());
+        genl.set_resolved_family_id(family);
+        let mut nl = NetlinkMessage::from(genl);
+        nl.header.flags = flags;
+        nl.header.sequence_number = seq;
+        nl.finalize();
+        let mut framed = vec![0; nl.buffer_len()];
+        nl.serialize(&mut framed);
+        let mut frame = Vec::new();
+        let len = msg.write_frame(family, flags, seq, &mut frame);
+        prop_assert_eq!(len, frame.len());
+        prop_assert_eq!(frame, framed);
+    }
+
+    /// A request written directly is the message it stands for, written.
+    #[test]
+    fn requests_write_their_message(
+        svc in service(),
+        k in key(),
+        dest in destination(),
+        (family, flags, seq) in (any::<u16>(), any::<u16>(), any::<u32>()),
+    ) {
+        let requests = [
+            Request::AddService(svc.clone()),
+            Request::UpdateService(svc),
+            Request::DeleteService(k),
+            Request::AddDestination(k, dest.clone()),
+            Request::UpdateDestination(k, dest.clone()),
+            Request::DeleteDestination(k, dest),
+            Request::Zero(Some(k)),
+            Request::Flush,
+        ];
+        for request in requests {
+            let (mut direct, mut listed) = (vec![1, 2, 3], vec![1, 2, 3]);
+            let len = request.write_frame(family, flags, seq, &mut direct);
+            request.to_message().write_frame(family, flags, seq, &mut listed);
+            prop_assert_eq!(len, direct.len() - 3);
+            prop_assert_eq!(direct, listed, "{:?}", request);
+        }
     }
 
     #[test]

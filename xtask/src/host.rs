@@ -104,6 +104,23 @@ fn is_installed(dpkg_listing: &str, package: &str) -> bool {
     })
 }
 
+/// This machine's processor count and model name, from `/proc/cpuinfo` ("unknown" when it
+/// cannot be read).
+pub fn cpus() -> (usize, String) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1))
+        .unwrap_or("unknown")
+        .trim()
+        .to_string();
+    let count = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    (count, model)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

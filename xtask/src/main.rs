@@ -10,6 +10,7 @@
 mod bench;
 mod demo;
 mod error;
+mod flags;
 mod host;
 mod shell;
 mod test;

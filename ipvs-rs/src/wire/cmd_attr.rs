@@ -5,8 +5,8 @@ use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable, NL
 use super::nested::{emit_nested, fixed, nested_len, parse_nested};
 use super::{DaemonAttr, DestAttr, ServiceAttr};
 
-const SERVICE: u16 = 1;
-const DEST: u16 = 2;
+pub(crate) const SERVICE: u16 = 1;
+pub(crate) const DEST: u16 = 2;
 const DAEMON: u16 = 3;
 const TIMEOUT_TCP: u16 = 4;
 const TIMEOUT_TCP_FIN: u16 = 5;

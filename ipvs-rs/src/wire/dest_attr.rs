@@ -5,23 +5,23 @@ use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
 use super::addr::{addr_from_wire, addr_to_wire};
 use super::nested::{emit_nested, fixed, nested_len, parse_nested};
 use super::StatsAttr;
-use crate::{AddressFamily, Destination, Forwarding, Tunnel, TunnelFlags, TunnelType};
+use crate::{AddressFamily, Destination, Forwarding, Stats, Tunnel, TunnelFlags, TunnelType};
 
-const ADDR: u16 = 1;
-const PORT: u16 = 2;
-const FWD_METHOD: u16 = 3;
-const WEIGHT: u16 = 4;
-const U_THRESH: u16 = 5;
-const L_THRESH: u16 = 6;
-const ACTIVE_CONNS: u16 = 7;
-const INACT_CONNS: u16 = 8;
-const PERSIST_CONNS: u16 = 9;
-const STATS: u16 = 10;
-const ADDR_FAMILY: u16 = 11;
-const STATS64: u16 = 12;
-const TUN_TYPE: u16 = 13;
-const TUN_PORT: u16 = 14;
-const TUN_FLAGS: u16 = 15;
+pub(crate) const ADDR: u16 = 1;
+pub(crate) const PORT: u16 = 2;
+pub(crate) const FWD_METHOD: u16 = 3;
+pub(crate) const WEIGHT: u16 = 4;
+pub(crate) const U_THRESH: u16 = 5;
+pub(crate) const L_THRESH: u16 = 6;
+pub(crate) const ACTIVE_CONNS: u16 = 7;
+pub(crate) const INACT_CONNS: u16 = 8;
+pub(crate) const PERSIST_CONNS: u16 = 9;
+pub(crate) const STATS: u16 = 10;
+pub(crate) const ADDR_FAMILY: u16 = 11;
+pub(crate) const STATS64: u16 = 12;
+pub(crate) const TUN_TYPE: u16 = 13;
+pub(crate) const TUN_PORT: u16 = 14;
+pub(crate) const TUN_FLAGS: u16 = 15;
 
 /// One attribute of a destination (real server).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,30 +63,39 @@ pub enum DestAttr {
 impl DestAttr {
     /// The attributes identifying `dest` within a service: family, address, port.
     pub fn from_key(dest: &Destination) -> Vec<DestAttr> {
-        vec![
-            DestAttr::AddrFamily(dest.family.number()),
-            DestAttr::Addr(addr_to_wire(&dest.addr)),
-            DestAttr::Port(dest.port),
-        ]
+        let mut attrs = Vec::with_capacity(3);
+        DestAttr::each_of_key(dest, &mut |a| attrs.push(a));
+        attrs
     }
 
     /// The complete attribute set ipvsadm 1.31 sends for `dest`, in its order.
     pub fn from_destination(dest: &Destination) -> Vec<DestAttr> {
+        let mut attrs = Vec::with_capacity(10);
+        DestAttr::each_of_destination(dest, &mut |a| attrs.push(a));
+        attrs
+    }
+
+    /// [`DestAttr::from_key`], one attribute at a time.
+    pub(crate) fn each_of_key(dest: &Destination, f: &mut impl FnMut(DestAttr)) {
+        f(DestAttr::AddrFamily(dest.family.number()));
+        f(DestAttr::Addr(addr_to_wire(&dest.addr)));
+        f(DestAttr::Port(dest.port));
+    }
+
+    /// [`DestAttr::from_destination`], one attribute at a time.
+    pub(crate) fn each_of_destination(dest: &Destination, f: &mut impl FnMut(DestAttr)) {
         let tunnel = match dest.forwarding {
             Forwarding::Tunnel(t) => t,
             _ => Tunnel::default(),
         };
-        let mut attrs = DestAttr::from_key(dest);
-        attrs.extend([
-            DestAttr::FwdMethod(dest.forwarding.method()),
-            DestAttr::Weight(dest.weight),
-            DestAttr::TunType(tunnel.kind.number()),
-            DestAttr::TunPort(tunnel.port.unwrap_or(0)),
-            DestAttr::TunFlags(tunnel.flags.bits()),
-            DestAttr::UThresh(dest.upper_threshold),
-            DestAttr::LThresh(dest.lower_threshold),
-        ]);
-        attrs
+        DestAttr::each_of_key(dest, f);
+        f(DestAttr::FwdMethod(dest.forwarding.method()));
+        f(DestAttr::Weight(dest.weight));
+        f(DestAttr::TunType(tunnel.kind.number()));
+        f(DestAttr::TunPort(tunnel.port.unwrap_or(0)));
+        f(DestAttr::TunFlags(tunnel.flags.bits()));
+        f(DestAttr::UThresh(dest.upper_threshold));
+        f(DestAttr::LThresh(dest.lower_threshold));
     }
 
     /// The destination described by `attrs`, as the kernel reports it for a service of
@@ -95,58 +104,97 @@ impl DestAttr {
         attrs: &[DestAttr],
         service_family: AddressFamily,
     ) -> Result<Destination, DecodeError> {
-        DestAttr::destination_from(attrs.iter().cloned().map(Ok), service_family)
-    }
-
-    /// [`DestAttr::to_destination`] over attributes as they are parsed, without collecting them.
-    pub(crate) fn destination_from(
-        attrs: impl Iterator<Item = Result<DestAttr, DecodeError>>,
-        service_family: AddressFamily,
-    ) -> Result<Destination, DecodeError> {
-        let (mut addr, mut port, mut method) = (None, None, None);
-        let mut family = service_family;
-        let mut tunnel = Tunnel::default();
-        let mut d = Destination::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
-        let (mut stats32, mut stats64) = (None, None);
+        let mut f = DestFields::new(service_family);
         for attr in attrs {
-            match attr? {
-                DestAttr::Addr(v) => addr = Some(v),
-                DestAttr::Port(v) => port = Some(v),
-                DestAttr::FwdMethod(v) => method = Some(v),
-                DestAttr::Weight(v) => d.weight = v,
-                DestAttr::UThresh(v) => d.upper_threshold = v,
-                DestAttr::LThresh(v) => d.lower_threshold = v,
-                DestAttr::ActiveConns(v) => d.active_conns = v,
-                DestAttr::InactConns(v) => d.inactive_conns = v,
-                DestAttr::PersistConns(v) => d.persist_conns = v,
-                DestAttr::Stats(v) => stats32 = Some(StatsAttr::to_stats(&v)),
-                DestAttr::AddrFamily(v) => family = AddressFamily::from(v),
-                DestAttr::Stats64(v) => stats64 = Some(StatsAttr::to_stats(&v)),
-                DestAttr::TunType(v) => tunnel.kind = TunnelType::from(v),
-                DestAttr::TunPort(v) => tunnel.port = (v != 0).then_some(v),
-                DestAttr::TunFlags(v) => tunnel.flags = TunnelFlags::from_bits_retain(v),
+            let d = &mut f.dest;
+            match attr {
+                DestAttr::Addr(v) => f.addr = Some(*v),
+                DestAttr::Port(v) => f.port = Some(*v),
+                DestAttr::FwdMethod(v) => f.method = Some(*v),
+                DestAttr::Weight(v) => d.weight = *v,
+                DestAttr::UThresh(v) => d.upper_threshold = *v,
+                DestAttr::LThresh(v) => d.lower_threshold = *v,
+                DestAttr::ActiveConns(v) => d.active_conns = *v,
+                DestAttr::InactConns(v) => d.inactive_conns = *v,
+                DestAttr::PersistConns(v) => d.persist_conns = *v,
+                DestAttr::Stats(v) => f.stats32 = Some(StatsAttr::to_stats(v)),
+                DestAttr::AddrFamily(v) => f.family = AddressFamily::from(*v),
+                DestAttr::Stats64(v) => f.stats64 = Some(StatsAttr::to_stats(v)),
+                DestAttr::TunType(v) => f.tunnel.kind = TunnelType::from(*v),
+                DestAttr::TunPort(v) => f.tunnel.port = (*v != 0).then_some(*v),
+                DestAttr::TunFlags(v) => f.tunnel.flags = TunnelFlags::from_bits_retain(*v),
                 DestAttr::Other(_) => {}
             }
         }
-        let addr = addr.ok_or_else(|| DecodeError::from("destination without address"))?;
-        d.addr = addr_from_wire(&addr, family)?;
-        d.family = family;
-        d.port = port.ok_or_else(|| DecodeError::from("destination without port"))?;
-        d.forwarding = match method {
-            Some(0) => Forwarding::Masq,
-            Some(1) => Forwarding::Local,
-            Some(2) => Forwarding::Tunnel(tunnel),
-            Some(3) | None => Forwarding::Route,
-            Some(4) => Forwarding::Bypass,
-            Some(other) => {
-                return Err(DecodeError::from(format!(
-                    "unknown forwarding method {other}"
-                )))
-            }
-        };
-        d.stats = stats64.or(stats32).unwrap_or_default();
+        f.finish()
+    }
+}
+
+/// What a destination's attributes say, gathered from an attribute list or straight from the
+/// bytes of a dump entry (see `entry.rs`), before the destination is assembled. The plain
+/// fields go straight into `dest`.
+pub(crate) struct DestFields {
+    pub(crate) dest: Destination,
+    pub(crate) addr: Option<[u8; 16]>,
+    pub(crate) port: Option<u16>,
+    pub(crate) method: Option<u32>,
+    pub(crate) family: AddressFamily,
+    pub(crate) tunnel: Tunnel,
+    pub(crate) stats32: Option<Stats>,
+    pub(crate) stats64: Option<Stats>,
+}
+
+impl DestFields {
+    /// Nothing yet, for a service of `service_family` (the destination's family unless the
+    /// kernel reports its own).
+    pub(crate) fn new(service_family: AddressFamily) -> Self {
+        DestFields {
+            dest: Destination::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
+            addr: None,
+            port: None,
+            method: None,
+            family: service_family,
+            tunnel: Tunnel::default(),
+            stats32: None,
+            stats64: None,
+        }
+    }
+
+    /// The destination, or what it lacks.
+    pub(crate) fn finish(self) -> Result<Destination, DecodeError> {
+        let mut d = self.dest;
+        let addr = self
+            .addr
+            .ok_or_else(|| DecodeError::from("destination without address"))?;
+        d.addr = addr_from_wire(&addr, self.family)?;
+        d.family = self.family;
+        d.port = self
+            .port
+            .ok_or_else(|| DecodeError::from("destination without port"))?;
+        d.forwarding = forwarding_from_wire(self.method, self.tunnel)?;
+        d.stats = self.stats64.or(self.stats32).unwrap_or_default();
         Ok(d)
     }
+}
+
+/// The forwarding method of a `FWD_METHOD` value (none means the kernel's default, Route),
+/// with the tunnel attributes that apply when it is a tunnel.
+pub(crate) fn forwarding_from_wire(
+    method: Option<u32>,
+    tunnel: Tunnel,
+) -> Result<Forwarding, DecodeError> {
+    Ok(match method {
+        Some(0) => Forwarding::Masq,
+        Some(1) => Forwarding::Local,
+        Some(2) => Forwarding::Tunnel(tunnel),
+        Some(3) | None => Forwarding::Route,
+        Some(4) => Forwarding::Bypass,
+        Some(other) => {
+            return Err(DecodeError::from(format!(
+                "unknown forwarding method {other}"
+            )))
+        }
+    })
 }
 
 impl Nla for DestAttr {

@@ -1,6 +1,9 @@
 //! The IPVS generic-netlink message.
 
-use netlink_packet_core::{DecodeError, Emitable, NlasIterator, Parseable, ParseableParametrized};
+use netlink_packet_core::{
+    DecodeError, Emitable, Nla, NlasIterator, Parseable, ParseableParametrized, NLA_F_NESTED,
+    NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE, NLA_TYPE_MASK,
+};
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
 use super::{CmdAttr, InfoAttr, IpvsCmd};
@@ -47,6 +50,108 @@ impl IpvsMessage {
             IpvsAttrs::Info(_) => &[],
         }
     }
+}
+
+/// The netlink header (`struct nlmsghdr`) and the generic-netlink header (`struct genlmsghdr`).
+const HEADERS_LEN: usize = 16 + 4;
+
+impl IpvsMessage {
+    /// Appends the attributes to `out`: the bytes [`Emitable::emit`] writes, in one pass.
+    ///
+    /// `Emitable` measures a message before writing it, and measuring a nested set walks it
+    /// again at every level; this writes the nested sets of the top level in place and fills in
+    /// their lengths afterwards, which is what a batch of thousands of requests wants.
+    pub fn write_attrs(&self, out: &mut Vec<u8>) {
+        match &self.attrs {
+            IpvsAttrs::Cmd(attrs) => {
+                for attr in attrs {
+                    match attr {
+                        CmdAttr::Service(nested) => write_nested(attr.kind(), nested, out),
+                        CmdAttr::Dest(nested) => write_nested(attr.kind(), nested, out),
+                        CmdAttr::Daemon(nested) => write_nested(attr.kind(), nested, out),
+                        leaf => write_leaf(leaf, out),
+                    }
+                }
+            }
+            IpvsAttrs::Info(attrs) => attrs.iter().for_each(|a| write_leaf(a, out)),
+        }
+    }
+
+    /// Appends the whole netlink message to `out`: the netlink header (of the family id
+    /// `family`, with `flags` and sequence number `seq`), the generic-netlink header and the
+    /// attributes. Returns the message's length.
+    ///
+    /// ```
+    /// use ipvs_rs::wire::{IpvsCmd, IpvsMessage};
+    /// let mut out = Vec::new();
+    /// let len = IpvsMessage::new(IpvsCmd::Flush, vec![]).write_frame(0x22, 0x5, 7, &mut out);
+    /// assert_eq!((len, out.len()), (20, 20));
+    /// assert_eq!(out[16], 17); // IPVS_CMD_FLUSH
+    /// ```
+    pub fn write_frame(&self, family: u16, flags: u16, seq: u32, out: &mut Vec<u8>) -> usize {
+        write_framed(self.cmd, family, flags, seq, out, |out| {
+            self.write_attrs(out)
+        })
+    }
+}
+
+/// Appends a netlink message of command `cmd` whose attributes `attrs` writes; returns its
+/// length.
+pub(crate) fn write_framed(
+    cmd: IpvsCmd,
+    family: u16,
+    flags: u16,
+    seq: u32,
+    out: &mut Vec<u8>,
+    attrs: impl FnOnce(&mut Vec<u8>),
+) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&family.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&[cmd.into(), FAMILY_VERSION, 0, 0]);
+    debug_assert_eq!(out.len() - start, HEADERS_LEN);
+    attrs(out);
+    let len = out.len() - start;
+    out[start..start + 4].copy_from_slice(&(len as u32).to_ne_bytes());
+    len
+}
+
+/// Appends one attribute as `Emitable` writes it, padding included.
+pub(crate) fn write_leaf<T: Nla>(nla: &T, out: &mut Vec<u8>) {
+    let len = nla.value_len();
+    let mut kind = nla.kind() & NLA_TYPE_MASK;
+    if nla.is_network_byteorder() {
+        kind |= NLA_F_NET_BYTEORDER;
+    }
+    if nla.is_nested() {
+        kind |= NLA_F_NESTED;
+    }
+    let start = out.len();
+    out.resize(start + NLA_HEADER_SIZE + ((len + 3) & !3), 0);
+    out[start..start + 2].copy_from_slice(&((len + NLA_HEADER_SIZE) as u16).to_ne_bytes());
+    out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
+    nla.emit_value(&mut out[start + NLA_HEADER_SIZE..start + NLA_HEADER_SIZE + len]);
+}
+
+/// Appends a nested attribute of `kind` holding `attrs`.
+fn write_nested<T: Nla>(kind: u16, attrs: &[T], out: &mut Vec<u8>) {
+    write_nest(kind, out, |out| {
+        attrs.iter().for_each(|a| write_leaf(a, out))
+    });
+}
+
+/// Appends a nested attribute of `kind` whose content `fill` writes; its length is known once
+/// that is written (every attribute is padded, so the nest needs no padding of its own).
+pub(crate) fn write_nest(kind: u16, out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; NLA_HEADER_SIZE]);
+    fill(out);
+    let len = (out.len() - start) as u16;
+    out[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+    out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
 }
 
 impl GenlFamily for IpvsMessage {

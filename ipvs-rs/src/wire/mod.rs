@@ -9,15 +9,15 @@
 //! another tool sends, or for reading raw captures.
 
 mod addr;
-mod cmd_attr;
+pub(crate) mod cmd_attr;
 mod command;
 mod daemon_attr;
-mod dest_attr;
+pub(crate) mod dest_attr;
 mod entry;
 mod info_attr;
-mod message;
+pub(crate) mod message;
 mod nested;
-mod service_attr;
+pub(crate) mod service_attr;
 mod stats_attr;
 
 pub use addr::{addr_from_wire, addr_to_wire};

@@ -5,20 +5,22 @@ use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
 use super::addr::{addr_from_wire, addr_to_wire};
 use super::nested::{emit_nested, emit_nul_string, fixed, nested_len, nul_string, parse_nested};
 use super::StatsAttr;
-use crate::{AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
+use crate::{
+    AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey, Stats,
+};
 
-const AF: u16 = 1;
-const PROTOCOL: u16 = 2;
-const ADDR: u16 = 3;
-const PORT: u16 = 4;
-const FWMARK: u16 = 5;
-const SCHED_NAME: u16 = 6;
-const FLAGS: u16 = 7;
-const TIMEOUT: u16 = 8;
-const NETMASK: u16 = 9;
-const STATS: u16 = 10;
-const PE_NAME: u16 = 11;
-const STATS64: u16 = 12;
+pub(crate) const AF: u16 = 1;
+pub(crate) const PROTOCOL: u16 = 2;
+pub(crate) const ADDR: u16 = 3;
+pub(crate) const PORT: u16 = 4;
+pub(crate) const FWMARK: u16 = 5;
+pub(crate) const SCHED_NAME: u16 = 6;
+pub(crate) const FLAGS: u16 = 7;
+pub(crate) const TIMEOUT: u16 = 8;
+pub(crate) const NETMASK: u16 = 9;
+pub(crate) const STATS: u16 = 10;
+pub(crate) const PE_NAME: u16 = 11;
+pub(crate) const STATS64: u16 = 12;
 
 /// The `struct ip_vs_flags` pair: the kernel sets the bits of `flags` selected by `mask`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,19 +66,8 @@ pub enum ServiceAttr {
 impl ServiceAttr {
     /// The attributes identifying `key` (family, then fwmark or protocol, address and port).
     pub fn from_key(key: &ServiceKey) -> Vec<ServiceAttr> {
-        let mut attrs = vec![ServiceAttr::Af(key.family().number())];
-        match key {
-            ServiceKey::Fwmark { mark, .. } => attrs.push(ServiceAttr::Fwmark(*mark)),
-            ServiceKey::Inet {
-                protocol,
-                addr,
-                port,
-            } => {
-                attrs.push(ServiceAttr::Protocol(protocol.number()));
-                attrs.push(ServiceAttr::Addr(addr_to_wire(addr)));
-                attrs.push(ServiceAttr::Port(*port));
-            }
-        }
+        let mut attrs = Vec::with_capacity(4);
+        ServiceAttr::each_of_key(key, &mut |a| attrs.push(a));
         attrs
     }
 
@@ -84,31 +75,58 @@ impl ServiceAttr {
     /// zero requests: the key, an empty scheduler name, no flags (mask all ones), timeout 0
     /// and a host netmask.
     pub fn from_reference(key: &ServiceKey) -> Vec<ServiceAttr> {
-        let mut attrs = ServiceAttr::from_key(key);
-        attrs.extend([
-            ServiceAttr::SchedName(String::new()),
-            ServiceAttr::Flags(FlagsMask { flags: 0, mask: !0 }),
-            ServiceAttr::Timeout(0),
-            ServiceAttr::Netmask(Netmask::host(key.family()).to_raw()),
-        ]);
+        let mut attrs = Vec::with_capacity(8);
+        ServiceAttr::each_of_reference(key, &mut |a| attrs.push(a));
         attrs
     }
 
     /// The complete attribute set ipvsadm sends for `svc`, in ipvsadm's order; the flag mask
     /// is all ones, so every flag is replaced.
     pub fn from_service(svc: &Service) -> Vec<ServiceAttr> {
-        let mut attrs = ServiceAttr::from_key(&svc.key);
-        attrs.push(ServiceAttr::SchedName(svc.scheduler.name().to_owned()));
-        if let Some(pe) = &svc.pe_name {
-            attrs.push(ServiceAttr::PeName(pe.clone()));
+        let mut attrs = Vec::with_capacity(9);
+        ServiceAttr::each_of_service(svc, &mut |a| attrs.push(a));
+        attrs
+    }
+
+    /// [`ServiceAttr::from_key`], one attribute at a time.
+    pub(crate) fn each_of_key(key: &ServiceKey, f: &mut impl FnMut(ServiceAttr)) {
+        f(ServiceAttr::Af(key.family().number()));
+        match key {
+            ServiceKey::Fwmark { mark, .. } => f(ServiceAttr::Fwmark(*mark)),
+            ServiceKey::Inet {
+                protocol,
+                addr,
+                port,
+            } => {
+                f(ServiceAttr::Protocol(protocol.number()));
+                f(ServiceAttr::Addr(addr_to_wire(addr)));
+                f(ServiceAttr::Port(*port));
+            }
         }
-        attrs.push(ServiceAttr::Flags(FlagsMask {
+    }
+
+    /// [`ServiceAttr::from_reference`], one attribute at a time.
+    pub(crate) fn each_of_reference(key: &ServiceKey, f: &mut impl FnMut(ServiceAttr)) {
+        ServiceAttr::each_of_key(key, f);
+        f(ServiceAttr::SchedName(String::new()));
+        f(ServiceAttr::Flags(FlagsMask { flags: 0, mask: !0 }));
+        f(ServiceAttr::Timeout(0));
+        f(ServiceAttr::Netmask(Netmask::host(key.family()).to_raw()));
+    }
+
+    /// [`ServiceAttr::from_service`], one attribute at a time.
+    pub(crate) fn each_of_service(svc: &Service, f: &mut impl FnMut(ServiceAttr)) {
+        ServiceAttr::each_of_key(&svc.key, f);
+        f(ServiceAttr::SchedName(svc.scheduler.name().to_owned()));
+        if let Some(pe) = &svc.pe_name {
+            f(ServiceAttr::PeName(pe.clone()));
+        }
+        f(ServiceAttr::Flags(FlagsMask {
             flags: svc.flags.bits(),
             mask: !0,
         }));
-        attrs.push(ServiceAttr::Timeout(svc.timeout));
-        attrs.push(ServiceAttr::Netmask(svc.netmask.to_raw()));
-        attrs
+        f(ServiceAttr::Timeout(svc.timeout));
+        f(ServiceAttr::Netmask(svc.netmask.to_raw()));
     }
 
     /// The service described by `attrs`, as the kernel reports it.
@@ -116,41 +134,54 @@ impl ServiceAttr {
     /// Statistics come from `STATS64` when present, else from `STATS`. Unknown attributes are
     /// ignored; a missing identity (family, fwmark or protocol/address/port) is an error.
     pub fn to_service(attrs: &[ServiceAttr]) -> Result<Service, DecodeError> {
-        ServiceAttr::service_from(attrs.iter().cloned().map(Ok))
-    }
-
-    /// [`ServiceAttr::to_service`] over attributes as they are parsed, without collecting them.
-    pub(crate) fn service_from(
-        attrs: impl Iterator<Item = Result<ServiceAttr, DecodeError>>,
-    ) -> Result<Service, DecodeError> {
-        let mut af = None;
-        let (mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None);
-        let mut svc_sched = None;
-        let mut flags = 0;
-        let mut timeout = 0;
-        let mut netmask = None;
-        let mut pe_name = None;
-        let (mut stats32, mut stats64) = (None, None);
+        let mut f = ServiceFields::default();
         for attr in attrs {
-            match attr? {
-                ServiceAttr::Af(v) => af = Some(AddressFamily::from(v)),
-                ServiceAttr::Protocol(v) => protocol = Some(Protocol::from(v)),
-                ServiceAttr::Addr(v) => addr = Some(v),
-                ServiceAttr::Port(v) => port = Some(v),
-                ServiceAttr::Fwmark(v) => fwmark = Some(v),
-                ServiceAttr::SchedName(v) => svc_sched = Some(Scheduler::from_name(&v)),
-                ServiceAttr::Flags(v) => flags = v.flags & v.mask,
-                ServiceAttr::Timeout(v) => timeout = v,
-                ServiceAttr::Netmask(v) => netmask = Some(v),
-                ServiceAttr::Stats(v) => stats32 = Some(StatsAttr::to_stats(&v)),
-                ServiceAttr::PeName(v) => pe_name = Some(v),
-                ServiceAttr::Stats64(v) => stats64 = Some(StatsAttr::to_stats(&v)),
+            match attr {
+                ServiceAttr::Af(v) => f.af = Some(AddressFamily::from(*v)),
+                ServiceAttr::Protocol(v) => f.protocol = Some(Protocol::from(*v)),
+                ServiceAttr::Addr(v) => f.addr = Some(*v),
+                ServiceAttr::Port(v) => f.port = Some(*v),
+                ServiceAttr::Fwmark(v) => f.fwmark = Some(*v),
+                ServiceAttr::SchedName(v) => f.scheduler = Some(Scheduler::from_name(v)),
+                ServiceAttr::Flags(v) => f.flags = v.flags & v.mask,
+                ServiceAttr::Timeout(v) => f.timeout = *v,
+                ServiceAttr::Netmask(v) => f.netmask = Some(*v),
+                ServiceAttr::Stats(v) => f.stats32 = Some(StatsAttr::to_stats(v)),
+                ServiceAttr::PeName(v) => f.pe_name = Some(v.clone()),
+                ServiceAttr::Stats64(v) => f.stats64 = Some(StatsAttr::to_stats(v)),
                 ServiceAttr::Other(_) => {}
             }
         }
-        let family = af.ok_or_else(|| DecodeError::from("service without address family"))?;
-        let key = match (fwmark, protocol, addr, port) {
-            (Some(mark), ..) if mark != 0 || protocol.is_none() => {
+        f.finish()
+    }
+}
+
+/// What a service's attributes say, gathered from an attribute list or straight from the
+/// bytes of a dump entry (see `entry.rs`), before the service is assembled.
+#[derive(Default)]
+pub(crate) struct ServiceFields {
+    pub(crate) af: Option<AddressFamily>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) addr: Option<[u8; 16]>,
+    pub(crate) port: Option<u16>,
+    pub(crate) fwmark: Option<u32>,
+    pub(crate) scheduler: Option<Scheduler>,
+    pub(crate) flags: u32,
+    pub(crate) timeout: u32,
+    pub(crate) netmask: Option<u32>,
+    pub(crate) pe_name: Option<String>,
+    pub(crate) stats32: Option<Stats>,
+    pub(crate) stats64: Option<Stats>,
+}
+
+impl ServiceFields {
+    /// The service, or what its identity lacks.
+    pub(crate) fn finish(self) -> Result<Service, DecodeError> {
+        let family = self
+            .af
+            .ok_or_else(|| DecodeError::from("service without address family"))?;
+        let key = match (self.fwmark, self.protocol, self.addr, self.port) {
+            (Some(mark), ..) if mark != 0 || self.protocol.is_none() => {
                 ServiceKey::Fwmark { mark, family }
             }
             (_, Some(protocol), Some(addr), Some(port)) => ServiceKey::Inet {
@@ -161,13 +192,15 @@ impl ServiceAttr {
             _ => return Err(DecodeError::from("service without fwmark or address")),
         };
         Ok(Service {
-            netmask: netmask.map_or(Netmask::host(family), |raw| Netmask::from_raw(raw, family)),
+            netmask: self
+                .netmask
+                .map_or(Netmask::host(family), |raw| Netmask::from_raw(raw, family)),
             key,
-            scheduler: svc_sched.unwrap_or(Scheduler::Other(String::new())),
-            flags: ServiceFlags::from_bits_retain(flags),
-            timeout,
-            pe_name,
-            stats: stats64.or(stats32).unwrap_or_default(),
+            scheduler: self.scheduler.unwrap_or(Scheduler::Other(String::new())),
+            flags: ServiceFlags::from_bits_retain(self.flags),
+            timeout: self.timeout,
+            pe_name: self.pe_name,
+            stats: self.stats64.or(self.stats32).unwrap_or_default(),
         })
     }
 }

@@ -5,16 +5,16 @@ use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
 use super::nested::fixed;
 use crate::Stats;
 
-const CONNS: u16 = 1;
-const INPKTS: u16 = 2;
-const OUTPKTS: u16 = 3;
-const INBYTES: u16 = 4;
-const OUTBYTES: u16 = 5;
-const CPS: u16 = 6;
-const INPPS: u16 = 7;
-const OUTPPS: u16 = 8;
-const INBPS: u16 = 9;
-const OUTBPS: u16 = 10;
+pub(crate) const CONNS: u16 = 1;
+pub(crate) const INPKTS: u16 = 2;
+pub(crate) const OUTPKTS: u16 = 3;
+pub(crate) const INBYTES: u16 = 4;
+pub(crate) const OUTBYTES: u16 = 5;
+pub(crate) const CPS: u16 = 6;
+pub(crate) const INPPS: u16 = 7;
+pub(crate) const OUTPPS: u16 = 8;
+pub(crate) const INBPS: u16 = 9;
+pub(crate) const OUTBPS: u16 = 10;
 
 /// A counter as it travels: the 32-bit `STATS` set mixes 32- and 64-bit values, `STATS64`
 /// is all 64-bit. The width is kept so a decoded attribute encodes back to the same bytes.

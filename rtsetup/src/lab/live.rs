@@ -43,8 +43,8 @@ impl Lab {
             let link = Rtnl::open(&Netns::open(host)?)?.link(link)?;
             Ok(link.mac.unwrap_or(MacAddr::ZERO))
         };
-        let client = t.client();
-        let director = t.director();
+        let client = self.client();
+        let director = self.director();
         let mut director_macs = BTreeMap::new();
         for index in 0..director.links.len() {
             let link = director.inner_link(index);
@@ -63,8 +63,8 @@ impl Lab {
 
     pub(crate) fn live_checks(&self, report: &mut Report, macs: &Macs) -> Result<()> {
         let t = &self.topology;
-        let client = t.client();
-        let director = t.director();
+        let client = self.client();
+        let director = self.director();
         let client_ns = Netns::open(&client.name)?;
         let vip = IpAddr::V4(t.vip);
         // A fresh ARP exchange for the VIP, so the capture shows who answers it.
@@ -100,10 +100,10 @@ impl Lab {
         }
 
         self.check_requests(report);
-        let seen = Seen::new(t, client.address(), director.address(), &captured);
+        let seen = Seen::new(self, client.address(), director.address(), &captured);
         self.check_path(report, macs, &seen);
         self.check_counters(report, client_ns, macs)?;
-        report.path = first_connection(t, client.address(), &captured);
+        report.path = first_connection(self, client.address(), &captured);
         Ok(())
     }
 
@@ -127,7 +127,7 @@ impl Lab {
                     "{} of {} requests from {} to http://{}:{}/ answered 200",
                     report.requests.len(),
                     report.requests.len(),
-                    t.client().name,
+                    self.client().name,
                     t.vip,
                     t.port
                 )
@@ -136,7 +136,7 @@ impl Lab {
                     "{} of {} requests from {} to http://{}:{}/ failed: {}",
                     failed.len(),
                     report.requests.len(),
-                    t.client().name,
+                    self.client().name,
                     t.vip,
                     t.port,
                     failed[0]
@@ -173,7 +173,7 @@ impl Lab {
 
     fn check_counters(&self, report: &mut Report, client_ns: Netns, macs: &Macs) -> Result<()> {
         let t = &self.topology;
-        let director = t.director();
+        let director = self.director();
         let lb_mac = macs.director[&director.inner_link(0)];
         let answered = report
             .requests
@@ -232,7 +232,7 @@ impl Lab {
             match entry {
                 Some(n) => format!(
                     "{}'s neighbour entry for the VIP {} is {} ({}){}",
-                    t.client().name,
+                    self.client().name,
                     t.vip,
                     n.mac.map_or("unresolved".into(), |m| m.to_string()),
                     n.state,
@@ -244,7 +244,7 @@ impl Lab {
                 ),
                 None => format!(
                     "{} has no neighbour entry for the VIP {}",
-                    t.client().name,
+                    self.client().name,
                     t.vip
                 ),
             },

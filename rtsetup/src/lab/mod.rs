@@ -29,7 +29,7 @@ pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;
 pub use topology::{Host, HostLink, Mode, Role, Topology};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::netns::Netns;
 use state::StateDir;
 
@@ -37,6 +37,9 @@ use state::StateDir;
 #[derive(Debug, Clone)]
 pub struct Lab {
     topology: Topology,
+    /// Where the client and the director are in `topology.hosts`, found once it is validated.
+    client: usize,
+    director: usize,
     root: Netns,
     state: StateDir,
 }
@@ -45,9 +48,22 @@ impl Lab {
     /// A lab whose bridges live in the caller's namespace. Validates the topology.
     pub fn new(topology: Topology) -> Result<Lab> {
         topology.validate()?;
+        let find = |role| {
+            topology
+                .hosts
+                .iter()
+                .position(|h| h.role == role)
+                .ok_or_else(|| Error::Invalid {
+                    what: "topology",
+                    reason: format!("needs exactly one {role:?} host, has none"),
+                })
+        };
+        let (client, director) = (find(Role::Client)?, find(Role::Director)?);
         let state = StateDir::for_lab(&topology.name);
         Ok(Lab {
             topology,
+            client,
+            director,
             root: Netns::current(),
             state,
         })
@@ -64,5 +80,15 @@ impl Lab {
     /// The topology.
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// The client host.
+    pub(crate) fn client(&self) -> &Host {
+        &self.topology.hosts[self.client]
+    }
+
+    /// The director host.
+    pub(crate) fn director(&self) -> &Host {
+        &self.topology.hosts[self.director]
     }
 }

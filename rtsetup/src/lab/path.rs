@@ -9,14 +9,14 @@ use crate::frame::Arp;
 use crate::lab::check::Check;
 use crate::lab::live::{Macs, Tap};
 use crate::lab::report::{PathFrame, Report};
-use crate::lab::topology::{Mode, Topology};
+use crate::lab::topology::Mode;
 use crate::lab::Lab;
 use crate::mac::MacAddr;
 
 impl Lab {
     pub(crate) fn check_path(&self, report: &mut Report, macs: &Macs, seen: &Seen) {
         let t = &self.topology;
-        let director = t.director();
+        let director = self.director();
         let lb_mac = macs.director[&director.inner_link(0)];
         let name_mac = |mac: &MacAddr| -> String {
             if *mac == lb_mac || macs.director.values().any(|m| m == mac) {
@@ -24,12 +24,12 @@ impl Lab {
             } else if let Some(rs) = macs.real_servers.get(mac) {
                 format!("{rs} ({mac})")
             } else if *mac == macs.client {
-                format!("{} ({mac})", t.client().name)
+                format!("{} ({mac})", self.client().name)
             } else {
                 mac.to_string()
             }
         };
-        let client_name = &t.client().name;
+        let client_name = &self.client().name;
 
         // Who answered the client's ARP request for the VIP.
         let answerers: BTreeSet<MacAddr> = seen.arp_replies_for_vip.iter().copied().collect();
@@ -180,7 +180,7 @@ pub(crate) struct Seen {
 
 impl Seen {
     pub(crate) fn new(
-        t: &Topology,
+        lab: &Lab,
         client: Ipv4Addr,
         director: Ipv4Addr,
         captured: &[(&Tap, Vec<Captured>)],
@@ -192,8 +192,9 @@ impl Seen {
             rs_replies: Vec::new(),
             director_to_client: 0,
         };
-        let client_host = &t.client().name;
-        let director_host = &t.director().name;
+        let t = lab.topology();
+        let client_host = &lab.client().name;
+        let director_host = &lab.director().name;
         let is_rs = |host: &str| t.real_servers().any(|h| h.name == host);
         let rs_addresses: Vec<Ipv4Addr> = t.real_servers().map(|h| h.address()).collect();
         for (tap, frames) in captured {
@@ -251,11 +252,12 @@ impl Seen {
 /// The first request's frames everywhere (by the client's source port, or the inner header
 /// for tunnels), and the client's ARP exchange for the VIP.
 pub(crate) fn first_connection(
-    t: &Topology,
+    lab: &Lab,
     client: Ipv4Addr,
     captured: &[(&Tap, Vec<Captured>)],
 ) -> Vec<PathFrame> {
-    let client_host = &t.client().name;
+    let t = lab.topology();
+    let client_host = &lab.client().name;
     let port = captured
         .iter()
         .filter(|(tap, _)| tap.host == *client_host)

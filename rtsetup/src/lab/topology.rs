@@ -207,20 +207,14 @@ impl Topology {
         toml::to_string(self).expect("a topology always serializes")
     }
 
-    /// The client.
-    pub fn client(&self) -> &Host {
-        self.hosts
-            .iter()
-            .find(|h| h.role == Role::Client)
-            .expect("validated: one client")
+    /// The client (`None` until the topology has one; see [`Topology::validate`]).
+    pub fn client(&self) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.role == Role::Client)
     }
 
-    /// The director.
-    pub fn director(&self) -> &Host {
-        self.hosts
-            .iter()
-            .find(|h| h.role == Role::Director)
-            .expect("validated: one director")
+    /// The director (`None` until the topology has one; see [`Topology::validate`]).
+    pub fn director(&self) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.role == Role::Director)
     }
 
     /// The real servers, in order.
@@ -300,8 +294,8 @@ impl Topology {
         if self.port == 0 {
             return invalid("port 0 is not a TCP port a client can connect to".into());
         }
-        if self.mode == Mode::Route {
-            let director = self.director().links[0].address;
+        if let (Mode::Route, Some(director)) = (self.mode, self.director()) {
+            let director = director.links[0].address;
             for rs in self.real_servers() {
                 if !director.contains(rs.address().into()) {
                     return invalid(format!(
@@ -319,6 +313,20 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hand-built topology without a client or a director is refused with a reason, not a
+    /// panic, whichever way it is used.
+    #[test]
+    fn missing_roles_are_errors_not_panics() {
+        let mut lab = Topology::walkthrough(1, "rr").unwrap();
+        lab.hosts.retain(|h| h.role != Role::Director);
+        assert!(lab.director().is_none());
+        assert_eq!(lab.client().map(|h| h.name.as_str()), Some("client"));
+        let err = crate::lab::Lab::new(lab.clone()).unwrap_err().to_string();
+        assert!(err.contains("Director"), "{err}");
+        lab.hosts.clear();
+        assert!(lab.client().is_none() && lab.validate().is_err());
+    }
 
     #[test]
     fn the_walkthrough_lab() {

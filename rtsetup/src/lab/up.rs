@@ -46,7 +46,7 @@ impl Lab {
         for host in self.topology.real_servers() {
             self.prepare_real_server(host, vip)?;
         }
-        let director = self.topology.director();
+        let director = self.director();
         let director_ns = Netns::open(&director.name)?;
         let mut lb = Rtnl::open(&director_ns)?;
         lb.add_address(&director.inner_link(0), vip)?;

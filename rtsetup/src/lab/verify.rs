@@ -35,7 +35,7 @@ impl Lab {
 
     fn static_checks(&self, report: &mut Report) -> Result<()> {
         let t = &self.topology;
-        let director = t.director();
+        let director = self.director();
         let director_ns = Netns::open(&director.name)?;
         let vip = IpAddr::V4(t.vip);
         let mut lb = Rtnl::open(&director_ns)?;
@@ -67,7 +67,7 @@ impl Lab {
     fn ipvs_checks(&self, report: &mut Report, director_ns: &Netns) {
         let t = &self.topology;
         let key = ipvs::service_key(t);
-        let director = &t.director().name;
+        let director = &self.director().name;
         let (service, destinations) = match ipvs::inspect(t, director_ns) {
             Ok(Some(found)) => found,
             Ok(None) => {

@@ -259,21 +259,7 @@ fn fresh_netns() -> Result<()> {
 /// The guest's kernel, CPU and memory, for the report.
 fn environment() -> Result<String> {
     let kernel = host::stdout(Command::new("uname").args(["-srm"]))?;
-    let cpuinfo =
-        fs::read_to_string("/proc/cpuinfo").map_err(Error::io("reading /proc/cpuinfo"))?;
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .and_then(|r| r.split(':').nth(1))
-        })
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
-    let cpus = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count();
+    let (cpus, model) = host::cpus();
     let meminfo =
         fs::read_to_string("/proc/meminfo").map_err(Error::io("reading /proc/meminfo"))?;
     let mem = meminfo.lines().next().unwrap_or("").trim().to_string();

@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::flags::Flags;
 use crate::{host, vm};
 
 /// Table sizes benchmarked unless `--sizes` says otherwise.
@@ -55,23 +56,17 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
         cli: true,
         reconcile: None,
     };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let mut value = |flag: &str| {
-            rest.next()
-                .cloned()
-                .ok_or_else(|| Error::Usage(format!("{flag} needs a value")))
-        };
-        match arg.as_str() {
-            "--sizes" => options.sizes = parse_sizes(&value("--sizes")?)?,
-            "--runs" => options.runs = parse_count("--runs", &value("--runs")?)?,
-            "--reconcile" => {
-                options.reconcile = Some(parse_count("--reconcile", &value("--reconcile")?)?)
-            }
+    let mut flags = Flags::new(args, "bench");
+    while let Some(arg) = flags.next_arg() {
+        if flags.vm_flag(arg, &mut options.vm)? {
+            continue;
+        }
+        match arg {
+            "--sizes" => options.sizes = parse_sizes(flags.value(arg)?)?,
+            "--runs" => options.runs = parse_count(arg, flags.value(arg)?)?,
+            "--reconcile" => options.reconcile = Some(parse_count(arg, flags.value(arg)?)?),
             "--no-cli" => options.cli = false,
-            "--kernel" => options.vm.kernel = value("--kernel")?.parse()?,
-            "--timeout" => options.vm.timeout = vm::parse_timeout(&value("--timeout")?)?,
-            other => return Err(Error::Usage(format!("unknown option {other} for `bench`"))),
+            other => return Err(flags.unknown(other)),
         }
     }
     Ok(options)
@@ -162,20 +157,7 @@ fn target_dir(root: &Path) -> PathBuf {
 
 /// The host's CPU model and count, from /proc/cpuinfo.
 fn host_cpu() -> String {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .and_then(|r| r.split(':').nth(1))
-        })
-        .unwrap_or("unknown CPU")
-        .trim()
-        .to_string();
-    let cpus = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count();
+    let (cpus, model) = host::cpus();
     format!("{cpus} x {model}")
 }
 

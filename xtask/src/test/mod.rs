@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::flags::Flags;
 use crate::host;
 use crate::vm;
 use artifacts::TestBinary;
@@ -46,19 +47,15 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
         host: true,
         kernel: true,
     };
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let mut value = |flag: &str| {
-            rest.next()
-                .cloned()
-                .ok_or_else(|| Error::Usage(format!("{flag} needs a value")))
-        };
-        match arg.as_str() {
-            "--kernel" => options.vm.kernel = value("--kernel")?.parse()?,
-            "--timeout" => options.vm.timeout = vm::parse_timeout(&value("--timeout")?)?,
+    let mut flags = Flags::new(args, "test");
+    while let Some(arg) = flags.next_arg() {
+        if flags.vm_flag(arg, &mut options.vm)? {
+            continue;
+        }
+        match arg {
             "--no-vm" => options.kernel = false,
             "--vm-only" => options.host = false,
-            other => return Err(Error::Usage(format!("unknown option {other} for `test`"))),
+            other => return Err(flags.unknown(other)),
         }
     }
     if !options.host && !options.kernel {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::flags::Flags;
 use crate::host;
 pub use kernel::Series;
 pub use qemu::Transcript;
@@ -51,38 +52,32 @@ impl Default for Options {
 /// Parses `[--kernel 6.1|6.12] [--timeout SECS] [--env K=V]... [--] CMD [ARGS...]`.
 pub fn parse_args(args: &[String]) -> Result<(Options, Vec<String>)> {
     let mut options = Options::default();
-    let mut rest = args.iter();
-    let usage = |message: String| Error::Usage(message);
-    while let Some(arg) = rest.next() {
-        let mut value = |flag: &str| {
-            rest.next()
-                .cloned()
-                .ok_or_else(|| usage(format!("{flag} needs a value")))
-        };
-        match arg.as_str() {
+    let mut flags = Flags::new(args, "vm");
+    while let Some(arg) = flags.next_arg() {
+        if flags.vm_flag(arg, &mut options)? {
+            continue;
+        }
+        match arg {
             "--" => break,
-            "--kernel" => options.kernel = value("--kernel")?.parse()?,
-            "--timeout" => options.timeout = parse_timeout(&value("--timeout")?)?,
             "--env" => {
-                let text = value("--env")?;
+                let text = flags.value(arg)?;
                 let (name, val) = text
                     .split_once('=')
                     .filter(|(name, _)| job::is_variable_name(name))
-                    .ok_or_else(|| usage(format!("--env wants NAME=VALUE, not {text:?}")))?;
+                    .ok_or_else(|| Error::Usage(format!("--env wants NAME=VALUE, not {text:?}")))?;
                 options.env.push((name.to_string(), val.to_string()));
             }
-            flag if flag.starts_with("--") => {
-                return Err(usage(format!("unknown option {flag} for `vm`")))
-            }
+            flag if flag.starts_with("--") => return Err(flags.unknown(flag)),
             _ => {
-                let command: Vec<String> = std::iter::once(arg).chain(rest).cloned().collect();
+                let mut command = vec![arg.to_string()];
+                command.extend(flags.rest());
                 return Ok((options, command));
             }
         }
     }
-    let command: Vec<String> = rest.cloned().collect();
+    let command = flags.rest();
     if command.is_empty() {
-        return Err(usage("`vm` needs a command to run".into()));
+        return Err(Error::Usage("`vm` needs a command to run".into()));
     }
     Ok((options, command))
 }

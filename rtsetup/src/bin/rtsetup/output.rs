@@ -26,7 +26,7 @@ pub fn lab_up(topology: &Topology) -> String {
         "  VIP {}:{} in {}, scheduler {}, real servers {} ({})",
         topology.vip,
         topology.port,
-        topology.director().name,
+        topology.director().map_or("-", |h| h.name.as_str()),
         topology.scheduler,
         topology
             .real_servers()
