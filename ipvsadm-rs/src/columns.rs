@@ -37,42 +37,61 @@ impl Decimal {
 
     /// The digits.
     pub fn as_str(&self) -> &str {
-        // Only ASCII digits and `-` are ever written.
-        std::str::from_utf8(&self.buf[self.start..]).unwrap_or_default()
+        // SAFETY: only ASCII digits and `-` are ever written to the buffer.
+        unsafe { std::str::from_utf8_unchecked(&self.buf[self.start..]) }
     }
 }
 
-fn pad(out: &mut String, text: &str, width: usize) {
-    // `format!` pads to a width in characters.
-    let chars = text.chars().count();
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(chars)));
+/// Blanks `text` needs to fill `width` columns: `format!` counts characters.
+fn blanks(text: &str, width: usize) -> usize {
+    let columns = if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    };
+    width.saturating_sub(columns)
+}
+
+fn spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let chunk = n.min(SPACES.len());
+        out.push_str(&SPACES[..chunk]);
+        n -= chunk;
+    }
 }
 
 /// `text` left-aligned in `width` columns (`{:<width}`).
 pub fn left(out: &mut String, text: &str, width: usize) {
     out.push_str(text);
-    pad(out, text, width);
+    spaces(out, blanks(text, width));
 }
 
 /// `text` right-aligned in `width` columns (`{:>width}`).
 pub fn right(out: &mut String, text: &str, width: usize) {
-    pad(out, text, width);
+    spaces(out, blanks(text, width));
     out.push_str(text);
 }
 
 /// An unsigned number left-aligned in `width` columns.
 pub fn left_number(out: &mut String, n: u64, width: usize) {
-    left(out, Decimal::unsigned(n).as_str(), width);
+    let digits = Decimal::unsigned(n);
+    out.push_str(digits.as_str());
+    spaces(out, width.saturating_sub(digits.as_str().len()));
 }
 
 /// A signed number left-aligned in `width` columns.
 pub fn left_signed(out: &mut String, n: i64, width: usize) {
-    left(out, Decimal::signed(n).as_str(), width);
+    let digits = Decimal::signed(n);
+    out.push_str(digits.as_str());
+    spaces(out, width.saturating_sub(digits.as_str().len()));
 }
 
 /// An unsigned number right-aligned in `width` columns.
 pub fn right_number(out: &mut String, n: u64, width: usize) {
-    right(out, Decimal::unsigned(n).as_str(), width);
+    let digits = Decimal::unsigned(n);
+    spaces(out, width.saturating_sub(digits.as_str().len()));
+    out.push_str(digits.as_str());
 }
 
 /// An unsigned number, unpadded.
@@ -103,7 +122,17 @@ mod tests {
 
     #[test]
     fn columns_match_format() {
-        for (text, width) in [("ab", 5), ("abcdef", 3), ("", 2), ("é", 3), ("x", 0)] {
+        let wide = "w".repeat(70);
+        let cases = [
+            ("ab", 5),
+            ("abcdef", 3),
+            ("", 2),
+            ("é", 3),
+            ("x", 0),
+            ("y", 80),
+            (&wide, 100),
+        ];
+        for (text, width) in cases {
             let mut l = String::from(">");
             left(&mut l, text, width);
             assert_eq!(l, format!(">{text:<width$}"));
@@ -115,8 +144,22 @@ mod tests {
         left_number(&mut s, 42, 6);
         left_signed(&mut s, -7, 4);
         right_number(&mut s, 12345, 8);
+        left_number(&mut s, 1, 40);
+        right_number(&mut s, 2, 40);
+        left_signed(&mut s, i64::MIN, 3);
         number(&mut s, 5);
         signed(&mut s, -5);
-        assert_eq!(s, format!("{:<6}{:<4}{:>8}5-5", 42, -7, 12345));
+        assert_eq!(
+            s,
+            format!(
+                "{:<6}{:<4}{:>8}{:<40}{:>40}{:<3}5-5",
+                42,
+                -7,
+                12345,
+                1,
+                2,
+                i64::MIN
+            )
+        );
     }
 }

@@ -106,9 +106,7 @@ pub fn parse_inet_aton(s: &str) -> Option<[u8; 4]> {
 /// `inet_pton(AF_INET6, ...)`.
 pub fn parse_ipv6(s: &str) -> Option<[u8; 16]> {
     // Every IPv6 spelling has at least two colons (seven separators, or `::`).
-    if s.bytes().filter(|&b| b == b':').count() < 2 {
-        return None;
-    }
+    s.bytes().filter(|&b| b == b':').nth(1)?;
     with_c_str(s, |c| {
         let mut out = [0u8; 16];
         // SAFETY: out has room for an in6_addr; c is NUL-terminated.
