@@ -113,8 +113,11 @@ fn read_all_lines() -> Vec<Vec<String>> {
     lines
 }
 
-/// How many state-changing lines `-R` collects before sending them.
-const BATCH_LINES: usize = 1024;
+/// How many state-changing lines `-R` collects before sending them: as many as ipvs-rs
+/// puts in one `sendmsg`, so a larger batch would save no system call, while every request
+/// held costs memory (a batch of 1024 outgrew the allocator's heap and was mapped and
+/// unmapped, page by page, every time).
+const BATCH_LINES: usize = 256;
 
 /// Consecutive state-changing `-R` lines, sent together in few `sendmsg` calls.
 ///
