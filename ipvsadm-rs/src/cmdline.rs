@@ -161,16 +161,25 @@ fn daemon_state(arg: Option<&str>) -> Option<u32> {
 }
 
 /// Parses and checks one command line (`argv[0]` is the program name).
-pub fn parse(argv: &[String]) -> Result<Outcome> {
-    let program = argv.first().cloned().unwrap_or_default();
+pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Outcome> {
+    let program = argv.first().map_or("", AsRef::as_ref);
     let mut scanner = Scanner::new(argv);
-    let mut e = Entry::default();
-    let mut options = 0u64;
-    let mut format = 0u32;
+    // Built in place: the entry is a few hundred bytes, and moving it into a box at the
+    // end would copy it on every line of a restore.
+    let mut parsed = Box::new(Parsed {
+        entry: Entry::default(),
+        options: 0,
+        format: 0,
+    });
+    let Parsed {
+        entry: e,
+        options,
+        format,
+    } = &mut *parsed;
     let mut sched_flags_arg = String::new();
 
     let try_help = || Error::TryHelp {
-        program: program.clone(),
+        program: program.to_string(),
     };
     let (first, first_arg) = match scanner.next_opt() {
         Ok(Scanned::Opt(spec, arg)) => (spec.tag, arg),
@@ -201,7 +210,7 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
         }
         Tag::Help => {
             return Err(Error::Help {
-                text: usage_text(&program),
+                text: usage_text(program),
             })
         }
         Tag::Version => {
@@ -222,29 +231,29 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
         let a = arg.as_deref().unwrap_or("");
         match tag {
             Tag::TcpService | Tag::UdpService | Tag::SctpService => {
-                set_option(&mut options, opt::SERVICE)?;
+                set_option(options, opt::SERVICE)?;
                 e.svc.protocol = protocol_of(tag);
                 if parse_service(a, &mut e.svc) & PARSED_ADDR == 0 {
                     return Err(invalid("illegal virtual server address[:port] specified"));
                 }
             }
             Tag::FwmarkService => {
-                set_option(&mut options, opt::SERVICE)?;
+                set_option(options, opt::SERVICE)?;
                 let mark = parse_fwmark(a)
                     .ok_or_else(|| invalid(format!("invalid fwmark value `{a}' specified")))?;
                 e.svc.set_fwmark(mark);
             }
             Tag::Scheduler => {
-                set_option(&mut options, opt::SCHEDULER)?;
+                set_option(options, opt::SCHEDULER)?;
                 e.svc.sched_name = truncated(a, 15);
             }
             Tag::Persistent => {
-                set_option(&mut options, opt::PERSISTENT)?;
+                set_option(options, opt::PERSISTENT)?;
                 e.svc.flags |= SVC_F_PERSISTENT;
                 e.svc.timeout = parse_timeout(arg.as_deref(), 1)?;
             }
             Tag::Netmask => {
-                set_option(&mut options, opt::NETMASK)?;
+                set_option(options, opt::NETMASK)?;
                 if e.svc.af != AF_INET6 {
                     e.svc.netmask = parse_netmask(a).ok_or_else(|| {
                         invalid("illegal virtual server persistent mask specified")
@@ -257,8 +266,15 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 }
             }
             Tag::RealServer => {
-                set_option(&mut options, opt::SERVER)?;
-                let mut target = e.svc.clone();
+                set_option(options, opt::SERVER)?;
+                // parse_service reads only the protocol and writes what it parses.
+                let mut target = Service {
+                    protocol: e.svc.protocol,
+                    af: e.svc.af,
+                    addr: e.svc.addr,
+                    port: e.svc.port,
+                    ..Service::default()
+                };
                 let parsed = parse_service(a, &mut target);
                 e.dest.af = target.af;
                 e.dest.addr = target.addr;
@@ -271,7 +287,7 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 }
             }
             Tag::Ipip | Tag::Gatewaying | Tag::Masquerading => {
-                set_option(&mut options, opt::FORWARD)?;
+                set_option(options, opt::FORWARD)?;
                 e.dest.fwd = match tag {
                     Tag::Ipip => FWD_TUNNEL,
                     Tag::Gatewaying => FWD_ROUTE,
@@ -279,64 +295,64 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 };
             }
             Tag::Weight => {
-                set_option(&mut options, opt::WEIGHT)?;
+                set_option(options, opt::WEIGHT)?;
                 e.dest.weight = string_to_number(a, 0, i64::from(i32::MAX))
                     .ok_or_else(|| invalid("illegal weight specified"))?
                     as i32;
             }
             Tag::UThreshold => {
-                set_option(&mut options, opt::UTHRESHOLD)?;
+                set_option(options, opt::UTHRESHOLD)?;
                 e.dest.u_threshold = string_to_number(a, 0, i64::from(i32::MAX))
                     .ok_or_else(|| invalid("illegal u_threshold specified"))?
                     as u32;
             }
             Tag::LThreshold => {
-                set_option(&mut options, opt::LTHRESHOLD)?;
+                set_option(options, opt::LTHRESHOLD)?;
                 e.dest.l_threshold = string_to_number(a, 0, i64::from(i32::MAX))
                     .ok_or_else(|| invalid("illegal l_threshold specified"))?
                     as u32;
             }
-            Tag::Connection => set_option(&mut options, opt::CONNECTION)?,
+            Tag::Connection => set_option(options, opt::CONNECTION)?,
             Tag::Numeric => {
-                set_option(&mut options, opt::NUMERIC)?;
-                format |= fmt::NUMERIC;
+                set_option(options, opt::NUMERIC)?;
+                *format |= fmt::NUMERIC;
             }
             Tag::McastInterface => {
-                set_option(&mut options, opt::MCAST)?;
+                set_option(options, opt::MCAST)?;
                 e.daemon.mcast_ifn = truncated(a, 15);
             }
             Tag::SyncId => {
-                set_option(&mut options, opt::SYNCID)?;
+                set_option(options, opt::SYNCID)?;
                 e.daemon.syncid = string_to_number(a, 0, 255)
                     .ok_or_else(|| invalid("illegal syncid specified"))?
                     as u32;
             }
-            Tag::Timeout => set_option(&mut options, opt::TIMEOUT)?,
-            Tag::Daemon => set_option(&mut options, opt::DAEMON)?,
+            Tag::Timeout => set_option(options, opt::TIMEOUT)?,
+            Tag::Daemon => set_option(options, opt::DAEMON)?,
             Tag::Stats => {
-                set_option(&mut options, opt::STATS)?;
-                format |= fmt::STATS;
+                set_option(options, opt::STATS)?;
+                *format |= fmt::STATS;
             }
             Tag::Rate => {
-                set_option(&mut options, opt::RATE)?;
-                format |= fmt::RATE;
+                set_option(options, opt::RATE)?;
+                *format |= fmt::RATE;
             }
             Tag::Thresholds => {
-                set_option(&mut options, opt::THRESHOLDS)?;
-                format |= fmt::THRESHOLDS;
+                set_option(options, opt::THRESHOLDS)?;
+                *format |= fmt::THRESHOLDS;
             }
             Tag::PersistentConn => {
-                set_option(&mut options, opt::PERSISTENTCONN)?;
-                format |= fmt::PERSISTENTCONN;
+                set_option(options, opt::PERSISTENTCONN)?;
+                *format |= fmt::PERSISTENTCONN;
             }
             Tag::NoSort => {
-                set_option(&mut options, opt::NOSORT)?;
-                format |= fmt::NOSORT;
+                set_option(options, opt::NOSORT)?;
+                *format |= fmt::NOSORT;
             }
             Tag::Sort => {}
             Tag::Exact => {
-                set_option(&mut options, opt::EXACT)?;
-                format |= fmt::EXACT;
+                set_option(options, opt::EXACT)?;
+                *format |= fmt::EXACT;
             }
             Tag::Ipv6 => {
                 if e.svc.fwmark == 0 {
@@ -346,19 +362,19 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 e.svc.netmask = 128;
             }
             Tag::Ops => {
-                set_option(&mut options, opt::ONEPACKET)?;
+                set_option(options, opt::ONEPACKET)?;
                 e.svc.flags |= SVC_F_ONEPACKET;
             }
             Tag::Pe => {
-                set_option(&mut options, opt::PERSISTENCE_ENGINE)?;
+                set_option(options, opt::PERSISTENCE_ENGINE)?;
                 e.svc.pe_name = truncated(a, 16);
             }
             Tag::SchedFlags => {
-                set_option(&mut options, opt::SCHED_FLAGS)?;
+                set_option(options, opt::SCHED_FLAGS)?;
                 sched_flags_arg = truncated(a, 127);
             }
             Tag::McastGroup => {
-                set_option(&mut options, opt::MCAST_GROUP)?;
+                set_option(options, opt::MCAST_GROUP)?;
                 if a.contains(':') {
                     let group = parse_ipv6(a).filter(|g| g[0] == 0xff);
                     e.daemon.mcast_group =
@@ -373,29 +389,29 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 }
             }
             Tag::McastPort => {
-                set_option(&mut options, opt::MCAST_PORT)?;
+                set_option(options, opt::MCAST_PORT)?;
                 e.daemon.mcast_port = string_to_number(a, 1, 65535)
                     .ok_or_else(|| invalid("illegal mcast-port specified"))?
                     as u16;
             }
             Tag::McastTtl => {
-                set_option(&mut options, opt::MCAST_TTL)?;
+                set_option(options, opt::MCAST_TTL)?;
                 e.daemon.mcast_ttl = string_to_number(a, 1, 255)
                     .ok_or_else(|| invalid("illegal mcast-ttl specified"))?
                     as u8;
             }
             Tag::SyncMaxlen => {
-                set_option(&mut options, opt::SYNC_MAXLEN)?;
+                set_option(options, opt::SYNC_MAXLEN)?;
                 e.daemon.sync_maxlen = string_to_number(a, 1, 65535 - 20 - 8)
                     .ok_or_else(|| invalid("illegal sync-maxlen specified"))?
                     as u16;
             }
             Tag::TunInfo => {
-                set_option(&mut options, opt::TUN_INFO)?;
-                format |= fmt::TUN_INFO;
+                set_option(options, opt::TUN_INFO)?;
+                *format |= fmt::TUN_INFO;
             }
             Tag::TunType => {
-                set_option(&mut options, opt::TUN_TYPE)?;
+                set_option(options, opt::TUN_TYPE)?;
                 e.dest.tun_type = match a {
                     "ipip" => 0,
                     "gue" => 1,
@@ -404,22 +420,22 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
                 };
             }
             Tag::TunPort => {
-                set_option(&mut options, opt::TUN_PORT)?;
+                set_option(options, opt::TUN_PORT)?;
                 e.dest.tun_port = string_to_number(a, 1, 65535)
                     .ok_or_else(|| invalid("illegal tunnel port specified"))?
                     as u16;
             }
-            Tag::TunNocsum => set_option(&mut options, opt::TUN_NOCSUM)?,
+            Tag::TunNocsum => set_option(options, opt::TUN_NOCSUM)?,
             Tag::TunCsum => {
-                set_option(&mut options, opt::TUN_CSUM)?;
+                set_option(options, opt::TUN_CSUM)?;
                 e.dest.tun_flags |= 1;
             }
             Tag::TunRemcsum => {
-                set_option(&mut options, opt::TUN_REMCSUM)?;
+                set_option(options, opt::TUN_REMCSUM)?;
                 e.dest.tun_flags |= 2;
             }
-            Tag::Json => set_option(&mut options, opt::JSON)?,
-            Tag::Check => set_option(&mut options, opt::CHECK)?,
+            Tag::Json => set_option(options, opt::JSON)?,
+            Tag::Check => set_option(options, opt::CHECK)?,
             _ => {
                 return Err(invalid(format!(
                     "invalid option `{}'",
@@ -446,9 +462,9 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
             return Err(invalid("--set option requires 3 timeout values"));
         };
         e.timeouts = Timeouts {
-            tcp: parse_timeout(Some(&tcp), 0)?,
-            tcp_fin: parse_timeout(Some(&fin), 0)?,
-            udp: parse_timeout(Some(&udp), 0)?,
+            tcp: parse_timeout(Some(tcp), 0)?,
+            tcp_fin: parse_timeout(Some(fin), 0)?,
+            udp: parse_timeout(Some(udp), 0)?,
         };
     }
     if let Some(extra) = scanner.next_leftover() {
@@ -459,18 +475,14 @@ pub fn parse(argv: &[String]) -> Result<Outcome> {
         e.svc.flags |= parse_sched_flags(&e.svc.sched_name, &sched_flags_arg)?;
     }
 
-    let parsed = finish(Parsed {
-        entry: e,
-        options,
-        format,
-    })?;
-    Ok(Outcome::Ready(Box::new(parsed)))
+    finish(&mut parsed)?;
+    Ok(Outcome::Ready(parsed))
 }
 
 /// The checks ipvsadm makes once the whole line is read, and the defaults it fills in.
-fn finish(mut p: Parsed) -> Result<Parsed> {
+fn finish(p: &mut Parsed) -> Result<()> {
     check_command_options(p.entry.cmd, p.options)?;
-    check_extensions(&p)?;
+    check_extensions(p)?;
     let e = &mut p.entry;
     if matches!(e.cmd, Command::Add | Command::Edit) {
         if e.svc.fwmark == 0 && e.svc.port == 0 && e.svc.flags & SVC_F_PERSISTENT == 0 {
@@ -520,7 +532,7 @@ fn finish(mut p: Parsed) -> Result<Parsed> {
             return Err(invalid("options conflicts in the list command"));
         }
     }
-    Ok(p)
+    Ok(())
 }
 
 /// Where ipvsadm-rs's own options may appear.

@@ -188,9 +188,10 @@ fn list_all(k: &Kernel, format: u32, out: &mut dyn Write) -> Result<()> {
     }
     let rows = service_rows(k, format)?;
     out.write_all(title(format).as_bytes())?;
+    let mut text = String::new();
     for (key, row) in rows {
         let mut dests = dest_rows(k, &key)?;
-        let mut text = String::new();
+        text.clear();
         service_entry(&mut text, &row, &mut dests, format);
         out.write_all(text.as_bytes())?;
     }

@@ -18,6 +18,7 @@
 pub mod address;
 pub mod checks;
 pub mod cmdline;
+pub mod columns;
 pub mod commands;
 pub mod conn;
 pub mod entry;

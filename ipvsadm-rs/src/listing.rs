@@ -3,8 +3,9 @@
 use std::fmt::Write;
 
 use crate::cmdline::fmt;
+use crate::columns;
 use crate::entry::*;
-use crate::names::{addr_port, truncate};
+use crate::names::{cut_after, truncate, write_addr_port};
 use crate::resolve::{AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 use crate::sort::{compare_dests, merge_sort};
 
@@ -70,20 +71,26 @@ pub fn version_header(version: u32, conn_table_size: u32) -> String {
 
 /// ipvsadm's `print_largenum`: right-aligned, abbreviated with K/M/G/T unless `--exact`.
 pub fn largenum(out: &mut String, n: u64, exact: bool) {
-    if exact {
-        let digits = n.to_string().len();
-        let width = if digits <= 8 { 9 } else { digits + 1 };
-        let _ = write!(out, "{n:>width$}");
-    } else if n < 100_000_000 {
-        let _ = write!(out, "{n:>9}");
+    let (value, unit) = if exact || n < 100_000_000 {
+        (n, None)
     } else if n < 1_000_000_000 {
-        let _ = write!(out, "{:>8}K", n / 1000);
+        (n / 1000, Some('K'))
     } else if n < 100_000_000_000 {
-        let _ = write!(out, "{:>8}M", n / 1_000_000);
+        (n / 1_000_000, Some('M'))
     } else if n < 100_000_000_000_000 {
-        let _ = write!(out, "{:>8}G", n / 1_000_000_000);
+        (n / 1_000_000_000, Some('G'))
     } else {
-        let _ = write!(out, "{:>8}T", n / 1_000_000_000_000);
+        (n / 1_000_000_000_000, Some('T'))
+    };
+    let digits = columns::Decimal::unsigned(value);
+    let digits = digits.as_str();
+    match unit {
+        Some(unit) => {
+            columns::right(out, digits, 8);
+            out.push(unit);
+        }
+        // Exact numbers keep at least one blank before them, however long.
+        None => columns::right(out, digits, (digits.len() + 1).max(9)),
     }
 }
 
@@ -196,40 +203,48 @@ fn sched_flags(svc: &Service) -> String {
     set.join(",")
 }
 
-fn ipv4_mask(netmask: u32) -> String {
-    let o = netmask.to_ne_bytes();
-    format!("{}.{}.{}.{}", o[0], o[1], o[2], o[3])
-}
-
 /// The service's name as the listing shows it (`TCP  1.2.3.4:80`, `FWM  5`, or the `-S`
-/// option form).
-fn service_name(svc: &Service, format: u32) -> String {
+/// option form), appended to `out`.
+fn write_service_name(out: &mut String, svc: &Service, format: u32) {
     let rule = format & fmt::RULE != 0;
+    let v6 = svc.af == AF_INET6;
     if svc.fwmark != 0 {
-        let mark = svc.fwmark as i32;
-        let v6 = svc.af == AF_INET6;
-        return match (rule, v6) {
-            (true, true) => format!("-f {mark} -6"),
-            (true, false) => format!("-f {mark}"),
-            (false, true) => format!("FWM  {mark} IPv6"),
-            (false, false) => format!("FWM  {mark}"),
-        };
+        out.push_str(if rule { "-f " } else { "FWM  " });
+        columns::signed(out, i64::from(svc.fwmark as i32));
+        if v6 {
+            out.push_str(if rule { " -6" } else { " IPv6" });
+        }
+        return;
     }
-    let vname = addr_port(
+    let start = out.len();
+    if rule {
+        out.push_str(protocol_option(svc.protocol));
+    } else {
+        columns::left(out, protocol_name(svc.protocol), 4);
+    }
+    out.push(' ');
+    write_addr_port(
+        out,
         svc.af,
         &svc.addr,
         svc.port,
         svc.protocol,
         format & fmt::NUMERIC != 0,
     );
-    if rule {
-        format!("{} {vname}", protocol_option(svc.protocol))
+    if !rule && !v6 {
+        cut_after(out, start, 33);
+    }
+}
+
+fn write_mask(out: &mut String, svc: &Service) {
+    if svc.af == AF_INET6 {
+        columns::signed(out, i64::from(svc.netmask as i32));
     } else {
-        let name = format!("{:<4} {vname}", protocol_name(svc.protocol));
-        if svc.af != AF_INET6 {
-            truncate(name, 33)
-        } else {
-            name
+        for (i, octet) in svc.netmask.to_ne_bytes().iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            columns::number(out, u64::from(*octet));
         }
     }
 }
@@ -239,27 +254,34 @@ fn service_line(out: &mut String, row: &ServiceRow, name: &str, format: u32) {
     let exact = format & fmt::EXACT != 0;
     let has_sched_flags = svc.flags & SVC_F_SCHED_ALL != 0;
     let persistent = svc.flags & SVC_F_PERSISTENT != 0;
-    let mask = match svc.af {
-        AF_INET if svc.netmask != 0xffff_ffff => Some(ipv4_mask(svc.netmask)),
-        AF_INET6 if svc.netmask != 128 => Some((svc.netmask as i32).to_string()),
-        _ => None,
+    let has_mask = match svc.af {
+        AF_INET => svc.netmask != 0xffff_ffff,
+        AF_INET6 => svc.netmask != 128,
+        _ => false,
     };
     if format & fmt::RULE != 0 {
-        let _ = write!(out, "-A {name} -s {}", svc.sched_name);
+        out.push_str("-A ");
+        out.push_str(name);
+        out.push_str(" -s ");
+        out.push_str(&svc.sched_name);
         if persistent {
-            let _ = write!(out, " -p {}", svc.timeout);
-            if let Some(m) = &mask {
-                let _ = write!(out, " -M {m}");
+            out.push_str(" -p ");
+            columns::number(out, u64::from(svc.timeout));
+            if has_mask {
+                out.push_str(" -M ");
+                write_mask(out, svc);
             }
         }
         if !svc.pe_name.is_empty() {
-            let _ = write!(out, " --pe {}", svc.pe_name);
+            out.push_str(" --pe ");
+            out.push_str(&svc.pe_name);
         }
         if svc.flags & SVC_F_ONEPACKET != 0 {
             out.push_str(" -o");
         }
         if has_sched_flags {
-            let _ = write!(out, " -b {}", sched_flags(svc));
+            out.push_str(" -b ");
+            out.push_str(&sched_flags(svc));
         }
     } else if format & (fmt::STATS | fmt::RATE) != 0 {
         let s = &row.stats;
@@ -268,22 +290,29 @@ fn service_line(out: &mut String, row: &ServiceRow, name: &str, format: u32) {
         } else {
             [s.cps, s.in_pps, s.out_pps, s.in_bps, s.out_bps]
         };
-        let _ = write!(out, "{name:<33}");
+        columns::left(out, name, 33);
         for v in values {
             largenum(out, v, exact);
         }
     } else {
-        let _ = write!(out, "{name} {}", svc.sched_name);
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(&svc.sched_name);
         if has_sched_flags {
-            let _ = write!(out, " ({})", sched_flags(svc));
+            out.push_str(" (");
+            out.push_str(&sched_flags(svc));
+            out.push(')');
         }
         if persistent {
-            let _ = write!(out, " persistent {}", svc.timeout);
-            if let Some(m) = &mask {
-                let _ = write!(out, " mask {m}");
+            out.push_str(" persistent ");
+            columns::number(out, u64::from(svc.timeout));
+            if has_mask {
+                out.push_str(" mask ");
+                write_mask(out, svc);
             }
             if !svc.pe_name.is_empty() {
-                let _ = write!(out, " pe {}", svc.pe_name);
+                out.push_str(" pe ");
+                out.push_str(&svc.pe_name);
             }
         }
         if svc.flags & SVC_F_ONEPACKET != 0 {
@@ -316,10 +345,20 @@ fn tunnel_rule(out: &mut String, svc_name: &str, dname: &str, d: &Dest) {
     };
 }
 
-fn dest_line(out: &mut String, svc: &Service, row: &DestRow, svc_name: &str, format: u32) {
+/// One real server's line; `dname` is scratch space for its name.
+fn dest_line(
+    out: &mut String,
+    dname: &mut String,
+    svc: &Service,
+    row: &DestRow,
+    svc_name: &str,
+    format: u32,
+) {
     let d = &row.dest;
     let exact = format & fmt::EXACT != 0;
-    let mut dname = addr_port(
+    dname.clear();
+    write_addr_port(
+        dname,
         d.af,
         &d.addr,
         d.port,
@@ -327,81 +366,84 @@ fn dest_line(out: &mut String, svc: &Service, row: &DestRow, svc_name: &str, for
         format & fmt::NUMERIC != 0,
     );
     if format & fmt::RULE == 0 && d.af != AF_INET6 {
-        dname = truncate(dname, 28);
+        cut_after(dname, 0, 28);
     }
+    let dname = dname.as_str();
     let s = &row.stats;
     if format & fmt::RULE != 0 {
         if d.fwd & FWD_MASK == FWD_TUNNEL {
-            tunnel_rule(out, svc_name, &dname, d);
+            tunnel_rule(out, svc_name, dname, d);
         } else {
-            let _ = writeln!(
-                out,
-                "-a {svc_name} -r {dname} {} -w {}",
-                forward_switch(d.fwd),
-                d.weight
-            );
+            out.push_str("-a ");
+            out.push_str(svc_name);
+            out.push_str(" -r ");
+            out.push_str(dname);
+            out.push(' ');
+            out.push_str(forward_switch(d.fwd));
+            out.push_str(" -w ");
+            columns::signed(out, i64::from(d.weight));
+            out.push('\n');
         }
-    } else if format & fmt::STATS != 0 {
-        let _ = write!(out, "  -> {dname:<28}");
+        return;
+    }
+    out.push_str("  -> ");
+    columns::left(out, dname, 28);
+    if format & fmt::STATS != 0 {
         for v in [s.conns, s.in_pkts, s.out_pkts, s.in_bytes, s.out_bytes] {
             largenum(out, v, exact);
         }
-        out.push('\n');
     } else if format & fmt::RATE != 0 {
-        let _ = write!(
-            out,
-            "  -> {dname:<28} {:>8} {:>8} {:>8}",
-            s.cps, s.in_pps, s.out_pps
-        );
+        for v in [s.cps, s.in_pps, s.out_pps] {
+            out.push(' ');
+            columns::right_number(out, v, 8);
+        }
         largenum(out, s.in_bps, exact);
         largenum(out, s.out_bps, exact);
-        out.push('\n');
     } else if format & fmt::THRESHOLDS != 0 {
-        let _ = writeln!(
-            out,
-            "  -> {dname:<28} {:<10} {:<10} {:<10} {:<10}",
-            d.u_threshold, d.l_threshold, row.active, row.inactive
-        );
+        for v in [d.u_threshold, d.l_threshold, row.active, row.inactive] {
+            out.push(' ');
+            columns::left_number(out, u64::from(v), 10);
+        }
     } else if format & fmt::PERSISTENTCONN != 0 {
-        let _ = writeln!(
-            out,
-            "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
-            d.weight as u32, row.persistent, row.active, row.inactive
-        );
-    } else if format & fmt::TUN_INFO != 0 {
-        let _ = writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {:<13} {:<6} {:<10} {:<10}",
-            forward_name(d.fwd),
-            tunnel_info(d),
-            d.weight,
-            row.active,
-            row.inactive
-        );
+        out.push(' ');
+        columns::left_number(out, u64::from(d.weight as u32), 9);
+        out.push(' ');
+        columns::left_number(out, u64::from(row.persistent), 11);
+        for v in [row.active, row.inactive] {
+            out.push(' ');
+            columns::left_number(out, u64::from(v), 10);
+        }
     } else {
-        let _ = writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
-            forward_name(d.fwd),
-            d.weight,
-            row.active,
-            row.inactive
-        );
+        out.push(' ');
+        columns::left(out, forward_name(d.fwd), 7);
+        if format & fmt::TUN_INFO != 0 {
+            out.push(' ');
+            columns::left(out, &tunnel_info(d), 13);
+        }
+        out.push(' ');
+        columns::left_signed(out, i64::from(d.weight), 6);
+        for v in [row.active, row.inactive] {
+            out.push(' ');
+            columns::left_number(out, u64::from(v), 10);
+        }
     }
+    out.push('\n');
 }
 
 /// ipvsadm's `print_service_entry`: the service line, then its real servers (sorted
 /// unless `--nosort`).
 pub fn service_entry(out: &mut String, row: &ServiceRow, dests: &mut [DestRow], format: u32) {
-    let name = service_name(&row.svc, format);
+    let mut name = String::new();
+    write_service_name(&mut name, &row.svc, format);
     service_line(out, row, &name, format);
     if format & fmt::NOSORT == 0 {
         merge_sort(dests, &|a: &DestRow, b: &DestRow| {
             compare_dests(&a.dest, &b.dest)
         });
     }
+    let mut dname = String::new();
     for d in dests.iter() {
-        dest_line(out, &row.svc, d, &name, format);
+        dest_line(out, &mut dname, &row.svc, d, &name, format);
     }
 }
 

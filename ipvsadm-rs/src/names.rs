@@ -1,38 +1,73 @@
 //! How ipvsadm prints an address and port: numbers with `-n`, names otherwise.
 
-use crate::resolve::{addr_to_host, ntop, port_to_service, AF_INET};
+use crate::columns;
+use crate::resolve::{addr_to_host, port_to_service, write_ntop, AF_INET};
 
 /// ipvsadm builds these strings in a 60-byte buffer.
 const MAX_LEN: usize = 59;
 
-fn cut(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
+/// Cuts what `s` holds after byte `from` to at most `max` bytes, on a character boundary.
+pub fn cut_after(s: &mut String, from: usize, max: usize) {
+    let mut end = from + max;
+    if s.len() > end {
         while !s.is_char_boundary(end) {
             end -= 1;
         }
         s.truncate(end);
     }
-    s
 }
 
 /// `host:port`, `[v6]:port`, or their names (`gethostbyaddr`, `getservbyport` for the
 /// protocol) when not numeric.
 pub fn addr_port(af: u16, addr: &[u8; 16], port: u16, protocol: u16, numeric: bool) -> String {
-    let (open, close) = if af == AF_INET { ("", "") } else { ("[", "]") };
-    let text = if numeric {
-        format!("{open}{}{close}:{port}", ntop(af, addr))
+    let mut text = String::new();
+    write_addr_port(&mut text, af, addr, port, protocol, numeric);
+    text
+}
+
+/// [`addr_port`], appended to `out`.
+pub fn write_addr_port(
+    out: &mut String,
+    af: u16,
+    addr: &[u8; 16],
+    port: u16,
+    protocol: u16,
+    numeric: bool,
+) {
+    let start = out.len();
+    let v6 = af != AF_INET;
+    if v6 {
+        out.push('[');
+    }
+    let host = if numeric {
+        None
     } else {
-        let host = addr_to_host(af, addr).unwrap_or_else(|| ntop(af, addr));
-        let service = port_to_service(port, protocol).unwrap_or_else(|| port.to_string());
-        format!("{open}{host}{close}:{service}")
+        addr_to_host(af, addr)
     };
-    cut(text, MAX_LEN)
+    match host {
+        Some(name) => out.push_str(&name),
+        None => write_ntop(out, af, addr),
+    }
+    if v6 {
+        out.push(']');
+    }
+    out.push(':');
+    let service = if numeric {
+        None
+    } else {
+        port_to_service(port, protocol)
+    };
+    match service {
+        Some(name) => out.push_str(&name),
+        None => columns::number(out, u64::from(port)),
+    }
+    cut_after(out, start, MAX_LEN);
 }
 
 /// Cuts a listing column the way ipvsadm does (at a byte count).
-pub fn truncate(s: String, max: usize) -> String {
-    cut(s, max)
+pub fn truncate(mut s: String, max: usize) -> String {
+    cut_after(&mut s, 0, max);
+    s
 }
 
 #[cfg(test)]
@@ -78,5 +113,16 @@ mod tests {
     fn cuts_on_bytes() {
         assert_eq!(truncate("abcdef".into(), 3), "abc");
         assert_eq!(truncate("ab".into(), 3), "ab");
+        assert_eq!(truncate("aé".into(), 2), "a");
+        let mut s = String::from("keep:abcdef");
+        cut_after(&mut s, 5, 2);
+        assert_eq!(s, "keep:ab");
+    }
+
+    #[test]
+    fn appends_after_what_is_there() {
+        let mut s = String::from("-r ");
+        write_addr_port(&mut s, AF_INET, &v4([10, 0, 0, 1]), 80, IPPROTO_TCP, true);
+        assert_eq!(s, "-r 10.0.0.1:80");
     }
 }

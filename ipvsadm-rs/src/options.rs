@@ -655,9 +655,26 @@ pub fn by_long(name: &str) -> Option<&'static OptSpec> {
     OPTIONS.iter().find(|o| o.long == name)
 }
 
+const _: () = assert!(OPTIONS.len() < u8::MAX as usize);
+
+/// For each ASCII character, 1 + the index of the first row with that short name (0: none).
+const SHORT_INDEX: [u8; 128] = {
+    let mut index = [0u8; 128];
+    let mut i = OPTIONS.len();
+    // Backwards, so that the first row with a name is the one left in the table.
+    while i > 0 {
+        i -= 1;
+        if let Some(c) = OPTIONS[i].short {
+            index[c as usize] = i as u8 + 1;
+        }
+    }
+    index
+};
+
 /// Finds an option by its short name.
 pub fn by_short(c: char) -> Option<&'static OptSpec> {
-    OPTIONS.iter().find(|o| o.short == Some(c))
+    let slot = *SHORT_INDEX.get(c as usize)?;
+    slot.checked_sub(1).map(|i| &OPTIONS[usize::from(i)])
 }
 
 #[cfg(test)]
@@ -668,6 +685,16 @@ mod tests {
     fn long_list_finds_upper_l_first() {
         assert_eq!(by_long("list").unwrap().short, Some('L'));
         assert_eq!(by_short('l').unwrap().tag, Tag::List);
+    }
+
+    #[test]
+    fn short_lookup_agrees_with_the_table() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32).take(70_000) {
+            let scanned = OPTIONS.iter().find(|o| o.short == Some(c));
+            assert_eq!(by_short(c), scanned, "{c:?}");
+        }
+        assert_eq!(by_short('L').unwrap().tag, Tag::List);
+        assert!(by_short('q').is_none());
     }
 
     #[test]

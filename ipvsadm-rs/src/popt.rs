@@ -10,6 +10,8 @@
 //! single-dash long options; `!#:+` inside an option's argument is replaced by the next word
 //! that does not start with `-`, which is then skipped.
 
+use std::borrow::Cow;
+
 use crate::options::{self, ArgKind, OptSpec};
 
 /// popt's error codes, with popt's wording.
@@ -45,30 +47,31 @@ pub struct ScanError {
 
 /// One step of the scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scanned {
-    /// An option and its argument, if it took one.
-    Opt(&'static OptSpec, Option<String>),
+pub enum Scanned<'a> {
+    /// An option and its argument, if it took one (borrowed from the argument vector unless
+    /// a `!#:+` expansion made a new one).
+    Opt(&'static OptSpec, Option<Cow<'a, str>>),
     /// No more options.
     End,
 }
 
 /// Pulls options out of an argument vector whose first element is the program name.
 #[derive(Debug)]
-pub struct Scanner<'a> {
-    argv: &'a [String],
+pub struct Scanner<'a, S> {
+    argv: &'a [S],
     next: usize,
     /// The unscanned tail of a short-option cluster: (word index, byte offset).
     cluster: Option<(usize, usize)>,
     rest_are_leftovers: bool,
-    leftovers: Vec<String>,
+    leftovers: Vec<&'a str>,
     next_leftover: usize,
-    /// Words consumed by a `!#:+` expansion.
+    /// Words consumed by a `!#:+` expansion (empty until the first expansion).
     taken: Vec<bool>,
 }
 
-impl<'a> Scanner<'a> {
+impl<'a, S: AsRef<str>> Scanner<'a, S> {
     /// Starts scanning after `argv[0]`.
-    pub fn new(argv: &'a [String]) -> Self {
+    pub fn new(argv: &'a [S]) -> Self {
         Scanner {
             argv,
             next: 1,
@@ -76,31 +79,39 @@ impl<'a> Scanner<'a> {
             rest_are_leftovers: false,
             leftovers: Vec::new(),
             next_leftover: 0,
-            taken: vec![false; argv.len()],
+            taken: Vec::new(),
         }
+    }
+
+    fn word(&self, i: usize) -> &'a str {
+        self.argv[i].as_ref()
+    }
+
+    fn is_taken(&self, i: usize) -> bool {
+        self.taken.get(i).copied().unwrap_or(false)
     }
 
     fn error(&self, kind: ScanErrorKind) -> ScanError {
         let bad_option = self
             .argv
             .get(self.next.wrapping_sub(1))
-            .cloned()
+            .map(|w| w.as_ref().to_string())
             .unwrap_or_default();
         ScanError { kind, bad_option }
     }
 
     /// The next option, or the end, or popt's error.
-    pub fn next_opt(&mut self) -> Result<Scanned, ScanError> {
+    pub fn next_opt(&mut self) -> Result<Scanned<'a>, ScanError> {
         loop {
-            let mut long_arg: Option<String> = None;
+            let mut long_arg: Option<&'a str> = None;
             let spec: &'static OptSpec;
             if let Some((word, offset)) = self.cluster.take() {
-                let rest = &self.argv[word][offset..];
+                let rest = &self.word(word)[offset..];
                 let c = rest.chars().next().unwrap_or('\0');
                 spec =
                     options::by_short(c).ok_or_else(|| self.error(ScanErrorKind::UnknownOption))?;
                 let after = offset + c.len_utf8();
-                if after < self.argv[word].len() {
+                if after < self.word(word).len() {
                     self.cluster = Some((word, after));
                 }
             } else {
@@ -108,13 +119,13 @@ impl<'a> Scanner<'a> {
                     return Ok(Scanned::End);
                 }
                 let word_index = self.next;
-                let word = &self.argv[word_index];
+                let word = self.word(word_index);
                 self.next += 1;
-                if self.taken[word_index] {
+                if self.is_taken(word_index) {
                     continue;
                 }
                 if self.rest_are_leftovers || !word.starts_with('-') || word == "-" {
-                    self.leftovers.push(word.clone());
+                    self.leftovers.push(word);
                     continue;
                 }
                 if word == "--" {
@@ -123,7 +134,7 @@ impl<'a> Scanner<'a> {
                 }
                 if let Some(long) = word.strip_prefix("--") {
                     let (name, value) = match long.split_once('=') {
-                        Some((n, v)) => (n, Some(v.to_string())),
+                        Some((n, v)) => (n, Some(v)),
                         None => (long, None),
                     };
                     spec = options::by_long(name)
@@ -142,12 +153,12 @@ impl<'a> Scanner<'a> {
     fn finish(
         &mut self,
         spec: &'static OptSpec,
-        long_arg: Option<String>,
-    ) -> Result<Option<String>, ScanError> {
+        long_arg: Option<&'a str>,
+    ) -> Result<Option<&'a str>, ScanError> {
         if spec.kind == ArgKind::None {
             let cluster_has_equals = self
                 .cluster
-                .is_some_and(|(w, o)| self.argv[w][o..].starts_with('='));
+                .is_some_and(|(w, o)| self.word(w)[o..].starts_with('='));
             if long_arg.is_some() || cluster_has_equals {
                 return Err(self.error(ScanErrorKind::UnwantedArgument));
             }
@@ -157,36 +168,39 @@ impl<'a> Scanner<'a> {
             return Ok(long_arg);
         }
         if let Some((w, o)) = self.cluster.take() {
-            let rest = &self.argv[w][o..];
-            return Ok(Some(rest.strip_prefix('=').unwrap_or(rest).to_string()));
+            let rest = &self.word(w)[o..];
+            return Ok(Some(rest.strip_prefix('=').unwrap_or(rest)));
         }
-        match self.argv.get(self.next) {
+        match self.argv.get(self.next).map(AsRef::as_ref) {
             None if spec.kind == ArgKind::Optional => Ok(None),
             None => Err(self.error(ScanErrorKind::MissingArgument)),
             Some(w) if spec.kind == ArgKind::Optional && w.starts_with('-') => Ok(None),
             Some(w) => {
-                let value = w.clone();
                 self.next += 1;
-                Ok(Some(value))
+                Ok(Some(w))
             }
         }
     }
 
     /// popt's `expandNextArg`: every `!#:+` becomes the next word that does not start with
     /// `-` (and that word is not scanned again); left as is when there is none.
-    fn expand(&mut self, arg: String) -> String {
+    fn expand(&mut self, arg: &'a str) -> Cow<'a, str> {
         const MARK: &str = "!#:+";
-        if !arg.contains(MARK) {
-            return arg;
+        // Nearly every argument has no `!` at all; a byte scan says so cheaply.
+        if !arg.as_bytes().contains(&b'!') || !arg.contains(MARK) {
+            return Cow::Borrowed(arg);
         }
         let found = (self.next..self.argv.len())
-            .find(|&i| !self.taken[i] && !self.argv[i].starts_with('-'));
+            .find(|&i| !self.is_taken(i) && !self.word(i).starts_with('-'));
         match found {
             Some(i) => {
+                if self.taken.is_empty() {
+                    self.taken = vec![false; self.argv.len()];
+                }
                 self.taken[i] = true;
-                arg.replace(MARK, &self.argv[i])
+                Cow::Owned(arg.replace(MARK, self.word(i)))
             }
-            None => arg,
+            None => Cow::Borrowed(arg),
         }
     }
 
@@ -196,8 +210,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next word that was not an option (`poptGetArg`).
-    pub fn next_leftover(&mut self) -> Option<String> {
-        let word = self.leftovers.get(self.next_leftover).cloned();
+    pub fn next_leftover(&mut self) -> Option<&'a str> {
+        let word = self.leftovers.get(self.next_leftover).copied();
         if word.is_some() {
             self.next_leftover += 1;
         }
@@ -225,14 +239,14 @@ mod tests {
         let mut got = Vec::new();
         let err = loop {
             match s.next_opt() {
-                Ok(Scanned::Opt(spec, arg)) => got.push((spec.tag, arg)),
+                Ok(Scanned::Opt(spec, arg)) => got.push((spec.tag, arg.map(Cow::into_owned))),
                 Ok(Scanned::End) => break None,
                 Err(e) => break Some(e),
             }
         };
         let mut left = Vec::new();
         while let Some(w) = s.next_leftover() {
-            left.push(w);
+            left.push(w.to_string());
         }
         (got, err, left)
     }

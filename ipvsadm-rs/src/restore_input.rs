@@ -5,10 +5,18 @@
 //! word longer than 4096 bytes is split. Two of ipvsadm's edge cases are kept because they
 //! change which lines run: whitespace runs into the end of input without a newline lose
 //! the line they end, and input ending after only dropped words ends the restore.
+//!
+//! Input is read in large blocks and each line's words are handed out as slices of the
+//! block, so a restore of many lines allocates nothing per line or word.
 
-use std::io::{self, BufRead};
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::ops::Range;
 
 const MAX_WORD: usize = 4096;
+
+/// How much input is read at a time (a line longer than this grows the buffer).
+const BLOCK: usize = 64 * 1024;
 
 fn is_separator(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -17,68 +25,162 @@ fn is_separator(b: u8) -> bool {
 /// Reads ipvsadm restore lines one at a time.
 pub struct RestoreReader<R> {
     input: R,
+    buf: Vec<u8>,
+    /// Where the unread input starts and ends in `buf`.
+    start: usize,
+    end: usize,
+    /// How far from `start` the unread input is known to hold no newline.
+    scanned: usize,
+    eof: bool,
+    /// The current line's words, as ranges of `text` (after the UTF-8 repair, if any).
+    words: Vec<Range<usize>>,
+    /// The current line's words with invalid UTF-8 replaced, when the line needed that.
+    repaired: String,
 }
 
-impl<R: BufRead> RestoreReader<R> {
+/// One line's words, borrowed from the reader until the next line is read.
+#[derive(Debug)]
+pub struct Line<'a> {
+    text: &'a str,
+    words: &'a [Range<usize>],
+}
+
+impl<'a> Line<'a> {
+    /// The words, in order.
+    pub fn words(&self) -> impl ExactSizeIterator<Item = &'a str> + '_ {
+        self.words.iter().map(|r| &self.text[r.clone()])
+    }
+
+    /// Whether the line has no words (a blank line, or only `ipvsadm`).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+/// The ranges of `line`'s words (cut at [`MAX_WORD`] bytes; `ipvsadm` left out) and how
+/// many separators end it.
+fn split_words(line: &[u8], words: &mut Vec<Range<usize>>) -> usize {
+    words.clear();
+    let mut i = 0;
+    while i < line.len() {
+        if is_separator(line[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < line.len() && !is_separator(line[i]) {
+            i += 1;
+        }
+        let mut piece = start;
+        while piece < i {
+            let piece_end = (piece + MAX_WORD).min(i);
+            if &line[piece..piece_end] != b"ipvsadm" {
+                words.push(piece..piece_end);
+            }
+            piece = piece_end;
+        }
+    }
+    line.iter().rev().take_while(|b| is_separator(**b)).count()
+}
+
+impl<R: Read> RestoreReader<R> {
     /// Wraps a reader.
     pub fn new(input: R) -> Self {
-        RestoreReader { input }
+        RestoreReader {
+            input,
+            buf: vec![0; BLOCK],
+            start: 0,
+            end: 0,
+            scanned: 0,
+            eof: false,
+            words: Vec::new(),
+            repaired: String::new(),
+        }
     }
 
-    fn peek(&mut self) -> io::Result<Option<u8>> {
-        Ok(self.input.fill_buf()?.first().copied())
+    /// Reads more input after what is unread; false at the end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
-    fn bump(&mut self) {
-        self.input.consume(1);
+    /// The next line's bytes (without its newline) as a range of `buf`, and whether a
+    /// newline ended it; `None` at the end of input.
+    fn raw_line(&mut self) -> io::Result<Option<(Range<usize>, bool)>> {
+        loop {
+            let unread = &self.buf[self.start + self.scanned..self.end];
+            if let Some(at) = unread.iter().position(|&b| b == b'\n') {
+                let line_end = self.start + self.scanned + at;
+                let line = self.start..line_end;
+                self.start = line_end + 1;
+                self.scanned = 0;
+                return Ok(Some((line, true)));
+            }
+            self.scanned = self.end - self.start;
+            if self.eof || !self.fill()? {
+                self.eof = true;
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let line = self.start..self.end;
+                self.start = self.end;
+                self.scanned = 0;
+                return Ok(Some((line, false)));
+            }
+        }
     }
 
     /// The next line's words (possibly none, for a blank line), or `None` at the end.
-    pub fn next_line(&mut self) -> io::Result<Option<Vec<String>>> {
-        let mut words = Vec::new();
-        loop {
-            let Some(first) = self.peek()? else {
-                return Ok((!words.is_empty()).then_some(words));
-            };
-            if is_separator(first) {
-                loop {
-                    match self.peek()? {
-                        None => return Ok(None),
-                        Some(b'\n') => {
-                            self.bump();
-                            return Ok(Some(words));
-                        }
-                        Some(b' ' | b'\t' | b'\r') => self.bump(),
-                        Some(_) => break,
-                    }
-                }
-                continue;
-            }
-            let mut word = Vec::new();
-            while word.len() < MAX_WORD {
-                match self.peek()? {
-                    Some(b) if !is_separator(b) => {
-                        word.push(b);
-                        self.bump();
-                    }
-                    _ => break,
-                }
-            }
-            let mut ends_line = false;
-            if let Some(b) = self.peek()? {
-                if is_separator(b) {
-                    self.bump();
-                    ends_line = b == b'\n';
-                }
-            }
-            let word = String::from_utf8_lossy(&word).into_owned();
-            if word != "ipvsadm" {
-                words.push(word);
-            }
-            if ends_line {
-                return Ok(Some(words));
-            }
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        let Some((range, has_newline)) = self.raw_line()? else {
+            return Ok(None);
+        };
+        let line = &self.buf[range];
+        let trailing = split_words(line, &mut self.words);
+        if !has_newline && (trailing >= 2 || self.words.is_empty()) {
+            return Ok(None);
         }
+        let whole = std::str::from_utf8(line)
+            .ok()
+            .filter(|t| self.words.iter().all(|r| t.is_char_boundary(r.end)));
+        let text = match whole {
+            Some(text) => text,
+            None => {
+                // ipvsadm passes bytes through; Rust strings need valid UTF-8, so each word
+                // is repaired on its own, as it was cut.
+                self.repaired.clear();
+                for r in self.words.iter_mut() {
+                    let start = self.repaired.len();
+                    match String::from_utf8_lossy(&line[r.clone()]) {
+                        Cow::Borrowed(s) => self.repaired.push_str(s),
+                        Cow::Owned(s) => self.repaired.push_str(&s),
+                    }
+                    *r = start..self.repaired.len();
+                }
+                &self.repaired
+            }
+        };
+        Ok(Some(Line {
+            text,
+            words: &self.words,
+        }))
     }
 }
 
@@ -86,13 +188,33 @@ impl<R: BufRead> RestoreReader<R> {
 mod tests {
     use super::*;
 
-    fn lines(input: &str) -> Vec<Vec<String>> {
-        let mut r = RestoreReader::new(input.as_bytes());
+    /// Hands out its input a few bytes at a time, as a pipe may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_all(mut r: RestoreReader<impl Read>) -> Vec<Vec<String>> {
         let mut all = Vec::new();
         while let Some(l) = r.next_line().unwrap() {
-            all.push(l);
+            all.push(l.words().map(String::from).collect());
         }
         all
+    }
+
+    fn lines(input: &str) -> Vec<Vec<String>> {
+        let whole = read_all(RestoreReader::new(input.as_bytes()));
+        for step in [1, 3, 7] {
+            let trickled = read_all(RestoreReader::new(Trickle(input.as_bytes(), step)));
+            assert_eq!(trickled, whole, "read {step} bytes at a time");
+        }
+        whole
     }
 
     #[test]
@@ -111,10 +233,37 @@ mod tests {
     }
 
     #[test]
+    fn blank_and_whitespace_lines_are_empty_lines() {
+        assert_eq!(
+            lines("\n \t\r\n-C\n\n"),
+            vec![vec![], vec![], vec!["-C".to_string()], vec![]]
+        );
+        assert_eq!(lines("ipvsadm\n"), vec![Vec::<String>::new()]);
+        assert!(lines("").is_empty());
+    }
+
+    #[test]
     fn trailing_whitespace_at_end_of_input_loses_the_line() {
         assert_eq!(lines("-C\n-L  "), vec![vec!["-C".to_string()]]);
+        assert_eq!(lines("-C\n-L \t"), vec![vec!["-C".to_string()]]);
         assert_eq!(
             lines("-C\n-L "),
+            vec![vec!["-C".to_string()], vec!["-L".to_string()]]
+        );
+        assert_eq!(
+            lines("-C\n -L  -n"),
+            vec![
+                vec!["-C".to_string()],
+                vec!["-L".to_string(), "-n".to_string()]
+            ]
+        );
+        assert_eq!(lines("-C\n "), vec![vec!["-C".to_string()]]);
+    }
+
+    #[test]
+    fn trailing_whitespace_before_a_newline_is_harmless() {
+        assert_eq!(
+            lines("-C  \t\r\n-L"),
             vec![vec!["-C".to_string()], vec!["-L".to_string()]]
         );
     }
@@ -122,7 +271,9 @@ mod tests {
     #[test]
     fn only_dropped_words_end_the_input() {
         assert!(lines("ipvsadm").is_empty());
+        assert!(lines("-C\nipvsadm ipvsadm").len() == 1);
         assert_eq!(lines("ipvsadm\n-C\n").len(), 2);
+        assert_eq!(lines("-C ipvsadm"), vec![vec!["-C".to_string()]]);
     }
 
     #[test]
@@ -131,5 +282,54 @@ mod tests {
         let got = lines(&format!("{long}\n"));
         assert_eq!(got[0].len(), 2);
         assert_eq!(got[0][0].len(), 4096);
+        assert_eq!(got[0][1].len(), 904);
+        let exact = "b".repeat(2 * MAX_WORD);
+        assert_eq!(lines(&format!("{exact} -n\n"))[0].len(), 3);
+    }
+
+    #[test]
+    fn a_piece_of_a_long_word_can_be_the_program_name() {
+        let word = format!("{}ipvsadm", "a".repeat(MAX_WORD));
+        assert_eq!(
+            lines(&format!("{word} -C\n")),
+            vec![vec!["a".repeat(MAX_WORD), "-C".to_string()]]
+        );
+    }
+
+    #[test]
+    fn lines_longer_than_a_block_arrive_whole() {
+        let words: Vec<String> = (0..20_000).map(|i| format!("w{i}")).collect();
+        let input = format!("-C\n{}\n-L", words.join(" "));
+        let got = read_all(RestoreReader::new(input.as_bytes()));
+        assert!(input.len() > BLOCK);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1], words);
+        assert_eq!(got[2], vec!["-L"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_repaired_word_by_word() {
+        let mut r = RestoreReader::new(&b"-s r\xffr -n\n-C\n"[..]);
+        let l = r.next_line().unwrap().unwrap();
+        assert_eq!(
+            l.words().collect::<Vec<_>>(),
+            vec!["-s", "r\u{fffd}r", "-n"]
+        );
+        let l = r.next_line().unwrap().unwrap();
+        assert_eq!(l.words().collect::<Vec<_>>(), vec!["-C"]);
+        assert!(r.next_line().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_character_cut_by_the_word_limit_is_repaired_on_both_sides() {
+        let word = format!("{}é", "a".repeat(MAX_WORD - 1));
+        let got = lines(&format!("{word}\n"));
+        assert_eq!(
+            got,
+            vec![vec![
+                format!("{}\u{fffd}", "a".repeat(MAX_WORD - 1)),
+                "\u{fffd}".to_string()
+            ]]
+        );
     }
 }

@@ -107,20 +107,17 @@ fn read_all_lines() -> Vec<Vec<String>> {
     let stdin = io::stdin();
     let mut reader = RestoreReader::new(stdin.lock());
     let mut lines = Vec::new();
-    while let Ok(Some(words)) = reader.next_line() {
-        lines.push(words);
+    while let Ok(Some(line)) = reader.next_line() {
+        lines.push(line.words().map(String::from).collect());
     }
     lines
 }
 
-fn with_program(program: &str, words: &[String]) -> Vec<String> {
-    std::iter::once(program.to_string())
-        .chain(words.iter().cloned())
-        .collect()
-}
-
-/// How many state-changing lines `-R` collects before sending them.
-const BATCH_LINES: usize = 1024;
+/// How many state-changing lines `-R` collects before sending them: as many as ipvs-rs
+/// puts in one `sendmsg`, so a larger batch would save no system call, while every request
+/// held costs memory (a batch of 1024 outgrew the allocator's heap and was mapped and
+/// unmapped, page by page, every time).
+const BATCH_LINES: usize = 256;
 
 /// Consecutive state-changing `-R` lines, sent together in few `sendmsg` calls.
 ///
@@ -156,69 +153,105 @@ impl Pending {
 }
 
 fn restore(k: &Kernel, argv: &[String], p: &Parsed, out: &mut dyn Write) -> Result<i32> {
-    let program = &argv[0];
+    let program = argv[0].as_str();
+    let mut restore = Restore::new(k, program);
     if p.has(opt::CHECK) {
         let lines = read_all_lines();
         check_lines(program, &lines)?;
-        return restore_lines(k, program, lines.into_iter(), out);
+        for words in &lines {
+            restore.line(words.iter().map(String::as_str), out)?;
+        }
+        return Ok(restore.finish());
     }
     let stdin = io::stdin();
     let mut reader = RestoreReader::new(stdin.lock());
-    let lines = std::iter::from_fn(move || reader.next_line().ok().flatten());
-    restore_lines(k, program, lines, out)
+    while let Ok(Some(line)) = reader.next_line() {
+        restore.line(line.words(), out)?;
+    }
+    Ok(restore.finish())
 }
 
 /// ipvsadm's `restore_table`: each non-empty line is a command line; the result is the last
 /// line's.
-fn restore_lines(
-    k: &Kernel,
-    program: &str,
-    lines: impl Iterator<Item = Vec<String>>,
-    out: &mut dyn Write,
-) -> Result<i32> {
-    let mut pending = Pending::new();
-    let mut result = 0;
-    for words in lines.filter(|w| !w.is_empty()) {
-        let argv = with_program(program, &words);
+struct Restore<'k> {
+    k: &'k Kernel,
+    program: &'k str,
+    pending: Pending,
+    result: i32,
+}
+
+impl<'k> Restore<'k> {
+    fn new(k: &'k Kernel, program: &'k str) -> Self {
+        Restore {
+            k,
+            program,
+            pending: Pending::new(),
+            result: 0,
+        }
+    }
+
+    /// Runs (or queues) one line.
+    fn line<'w>(
+        &mut self,
+        words: impl ExactSizeIterator<Item = &'w str>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        if words.len() == 0 {
+            return Ok(());
+        }
+        let k = self.k;
+        let mut argv: Vec<&str> = Vec::with_capacity(words.len() + 1);
+        argv.push(self.program);
+        for w in words {
+            argv.push(w);
+        }
         let parsed = cmdline::parse(&argv);
         if !matches!(parsed, Ok(Outcome::Ready(_))) {
-            pending.send(k);
+            self.pending.send(k);
         }
         let parsed = match parsed? {
             Outcome::Ready(p) => p,
             Outcome::ScanFailed(msg) => {
                 eprintln!("{msg}");
-                result = -1;
-                continue;
+                self.result = -1;
+                return Ok(());
             }
         };
         match commands::request_for(&parsed) {
             Some((op, request)) => {
-                pending.batch.push(request);
-                pending.ops.push(op);
-                if pending.ops.len() >= BATCH_LINES {
-                    if let Some(r) = pending.send(k) {
-                        result = r;
+                self.pending.batch.push(request);
+                self.pending.ops.push(op);
+                if self.pending.ops.len() >= BATCH_LINES {
+                    if let Some(r) = self.pending.send(k) {
+                        self.result = r;
                     }
                 }
             }
             None => {
-                pending.send(k);
+                self.pending.send(k);
                 if parsed.entry.cmd == Command::Restore {
                     return Err(Error::TryHelp {
-                        program: program.to_string(),
+                        program: self.program.to_string(),
                     });
                 }
-                result = commands::execute(k, &parsed, out)?;
+                self.result = commands::execute(k, &parsed, out)?;
             }
         }
+        Ok(())
     }
-    Ok(pending.send(k).unwrap_or(result))
+
+    /// Sends what is left; returns the restore's result.
+    fn finish(mut self) -> i32 {
+        self.pending.send(self.k).unwrap_or(self.result)
+    }
 }
 
 /// What is wrong with one restore line, if anything, without touching the kernel.
 pub fn check_line(program: &str, words: &[String]) -> Option<String> {
-    match cmdline::parse(&with_program(program, words)) {
+    let argv: Vec<&str> = std::iter::once(program)
+        .chain(words.iter().map(String::as_str))
+        .collect();
+    match cmdline::parse(&argv) {
         Ok(Outcome::Ready(p)) if p.entry.cmd == Command::Restore => {
             Some("-R cannot be used inside -R".into())
         }

@@ -62,12 +62,15 @@ pub fn compare_dests(a: &Dest, b: &Dest) -> i32 {
 /// The merge works on indices and the items are moved once at the end, so sorting large
 /// tables copies no rows.
 pub fn merge_sort<T>(items: &mut [T], cmp: &impl Fn(&T, &T) -> i32) {
+    if items.len() <= 1 {
+        return;
+    }
     let mut order: Vec<usize> = (0..items.len()).collect();
     let mut scratch = Vec::with_capacity(items.len());
     msort(&mut order, &mut scratch, &|a: usize, b: usize| {
         cmp(&items[a], &items[b])
     });
-    apply_order(items, &order);
+    apply_order(items, &mut order);
 }
 
 fn msort(v: &mut [usize], scratch: &mut Vec<usize>, cmp: &impl Fn(usize, usize) -> i32) {
@@ -94,17 +97,14 @@ fn msort(v: &mut [usize], scratch: &mut Vec<usize>, cmp: &impl Fn(usize, usize) 
     v.copy_from_slice(scratch);
 }
 
-/// Rearranges `items` so that position `i` holds what was at `order[i]`.
-fn apply_order<T>(items: &mut [T], order: &[usize]) {
-    let mut placed = vec![false; items.len()];
+/// Rearranges `items` so that position `i` holds what was at `order[i]`, following the
+/// permutation's cycles; a position whose entry is its own index is done.
+fn apply_order<T>(items: &mut [T], order: &mut [usize]) {
     for start in 0..items.len() {
-        if placed[start] {
-            continue;
-        }
         let mut cur = start;
-        loop {
-            placed[cur] = true;
+        while order[cur] != cur {
             let next = order[cur];
+            order[cur] = cur;
             if next == start {
                 break;
             }
@@ -184,8 +184,26 @@ mod tests {
     #[test]
     fn apply_order_follows_cycles() {
         let mut v = vec!['a', 'b', 'c', 'd', 'e', 'f'];
-        apply_order(&mut v, &[2, 0, 5, 3, 1, 4]);
+        apply_order(&mut v, &mut [2, 0, 5, 3, 1, 4]);
         assert_eq!(v, vec!['c', 'a', 'f', 'd', 'b', 'e']);
+    }
+
+    #[test]
+    fn apply_order_applies_any_permutation() {
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        for n in 0..60 {
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                order.swap(i, (seed % (i as u64 + 1)) as usize);
+            }
+            let want = order.clone();
+            let mut items: Vec<usize> = (0..n).collect();
+            apply_order(&mut items, &mut order);
+            assert_eq!(items, want);
+        }
     }
 
     #[test]
