@@ -181,7 +181,7 @@ fn run_seed(seed: u64, length: u64, verbose: bool) -> Option<Found> {
             eprint!(
                 "seed {seed} #{index} ({}):\n{}",
                 checked.status,
-                describe(std::slice::from_ref(&g))
+                describe_briefly(&g)
             );
         }
         steps.push(g);
@@ -201,8 +201,56 @@ fn run_seed(seed: u64, length: u64, verbose: bool) -> Option<Found> {
     None
 }
 
+/// Replays candidates while a budget lasts (each replay costs two fresh namespaces and a
+/// few seconds under TCG).
+struct Shrinker {
+    replays_left: usize,
+}
+
+impl Shrinker {
+    fn differs(&mut self, steps: &[Generated]) -> bool {
+        if self.replays_left == 0 {
+            return false;
+        }
+        self.replays_left -= 1;
+        replay_differs(steps).is_some()
+    }
+
+    /// Removes chunks of `items` (halves, then quarters, and so on) while `still_fails`
+    /// holds without them.
+    fn remove_chunks<T: Clone>(
+        &mut self,
+        items: &mut Vec<T>,
+        keep_last: bool,
+        mut still_fails: impl FnMut(&mut Self, &[T]) -> bool,
+    ) {
+        let mut chunk = items.len().div_ceil(2);
+        while chunk >= 1 && self.replays_left > 0 {
+            let mut start = 0;
+            while start < items.len() {
+                let end = (start + chunk).min(items.len());
+                if keep_last && end == items.len() {
+                    break;
+                }
+                let mut fewer = items.clone();
+                fewer.drain(start..end);
+                if !fewer.is_empty() && still_fails(self, &fewer) {
+                    *items = fewer;
+                } else {
+                    start = end;
+                }
+            }
+            if chunk == 1 {
+                break;
+            }
+            chunk = chunk.div_ceil(2);
+        }
+    }
+}
+
 /// The shortest reproduction found for `found`, as text.
 fn minimize(found: &Found) -> String {
+    let mut shrinker = Shrinker { replays_left: 80 };
     let last = found.steps.last().expect("a failing step").clone();
     let mut candidates = vec![vec![last.clone()]];
     if !found.table_before.is_empty() {
@@ -213,63 +261,76 @@ fn minimize(found: &Found) -> String {
         candidates.push(vec![setup, last.clone()]);
     }
     candidates.push(found.steps.clone());
-    let Some(mut best) = candidates
-        .into_iter()
-        .find(|steps| replay_differs(steps).is_some())
-    else {
+    let Some(mut best) = candidates.into_iter().find(|steps| shrinker.differs(steps)) else {
         return format!("(does not reproduce on replay)\n{}", describe(&found.steps));
     };
     let end = best.len() - 1;
-    let mut i = best[end].step.args.len();
-    while i > 0 {
-        i -= 1;
+    shrinker.remove_chunks(&mut best, true, |s, fewer| s.differs(fewer));
+    let end = end.min(best.len() - 1);
+    let mut args = best[end].step.args.clone();
+    shrinker.remove_chunks(&mut args, false, |s, fewer| {
         let mut trial = best.clone();
-        trial[end].step.args.remove(i);
-        if replay_differs(&trial).is_some() {
-            best = trial;
-        }
-    }
+        trial[end].step.args = fewer.to_vec();
+        s.differs(&trial)
+    });
+    best[end].step.args = args;
     if let Some(input) = best[end].step.stdin.clone() {
-        let mut lines: Vec<&str> = input.lines().collect();
-        let mut i = lines.len();
-        while i > 0 {
-            i -= 1;
-            let mut fewer = lines.clone();
-            fewer.remove(i);
+        let mut lines: Vec<String> = input.lines().map(|l| format!("{l}\n")).collect();
+        shrinker.remove_chunks(&mut lines, false, |s, fewer| {
             let mut trial = best.clone();
-            trial[end].step.stdin = Some(fewer.iter().map(|l| format!("{l}\n")).collect());
-            if replay_differs(&trial).is_some() {
-                best = trial;
-                lines = fewer;
-            }
-        }
-    }
-    if best.len() > 2 && best.len() <= 25 {
-        let mut i = best.len() - 1;
-        while i > 0 {
-            i -= 1;
-            let mut trial = best.clone();
-            trial.remove(i);
-            if replay_differs(&trial).is_some() {
-                best = trial;
-            }
-        }
+            trial[end].step.stdin = Some(fewer.concat());
+            s.differs(&trial)
+        });
+        best[end].step.stdin = Some(lines.concat());
     }
     let report = replay_differs(&best).unwrap_or_default();
     format!("{}{report}", describe(&best))
 }
 
+/// Steps as command lines, stdin lines quoted below them (runs of one character shortened).
 fn describe(steps: &[Generated]) -> String {
     let mut text = String::new();
     for g in steps {
-        text.push_str(&format!("  ipvsadm {}\n", shell_words(&g.step.args)));
+        text.push_str(&format!(
+            "  ipvsadm {}\n",
+            compress(&shell_words(&g.step.args))
+        ));
         if let Some(input) = &g.step.stdin {
-            for line in input.lines() {
-                text.push_str(&format!("    < {line:?}\n"));
+            for line in input.split_inclusive('\n') {
+                text.push_str(&format!("    < {}\n", compress(&format!("{line:?}"))));
             }
         }
     }
     text
+}
+
+/// A step for the progress log: a long restore input is only counted.
+fn describe_briefly(g: &Generated) -> String {
+    match &g.step.stdin {
+        Some(input) if input.lines().count() > 10 => format!(
+            "  ipvsadm {} < ({} lines)\n",
+            shell_words(&g.step.args),
+            input.lines().count()
+        ),
+        _ => describe(std::slice::from_ref(g)),
+    }
+}
+
+/// `text` with every run of more than 16 equal characters written `{c}x{n}`.
+fn compress(text: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|&&c| c == chars[i]).count();
+        if run > 16 {
+            out.push_str(&format!("{{{}x{run}}}", chars[i]));
+        } else {
+            out.extend(&chars[i..i + run]);
+        }
+        i += run;
+    }
+    out
 }
 
 fn shell_words(args: &[String]) -> String {

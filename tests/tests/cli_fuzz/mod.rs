@@ -231,7 +231,8 @@ impl Generator {
                 let save = if self.rng.chance(50) { "-Sn" } else { "-S" };
                 (vec![save.to_string()], Kind::SaveRestore)
             }
-            82..=86 => return self.restore(),
+            82..=85 => return self.restore(),
+            86 => return self.big_restore(),
             87..=95 => return self.mutated(),
             _ => (self.junk(), Kind::Change),
         };
@@ -650,7 +651,8 @@ impl Generator {
     fn restore(&mut self) -> Generated {
         let mut input = String::new();
         for _ in 0..1 + self.rng.below(6) {
-            let line = match self.rng.below(12) {
+            let line = match self.rng.below(13) {
+                12 => self.long_word_line(),
                 0 => String::new(),
                 1 => "# comment".to_string(),
                 2 => self.junk().join(" "),
@@ -681,6 +683,73 @@ impl Generator {
             step: Step {
                 stdin: Some(input),
                 ..cmd_args(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            },
+            kind: Kind::Change,
+        }
+    }
+
+    /// A line with a word around ipvsadm's 4096-byte word limit (`config_stream_read`
+    /// splits longer words), first on the line or after a command.
+    fn long_word_line(&mut self) -> String {
+        let n = *self
+            .rng
+            .pick(&[&4095usize, &4096, &4097, &5000, &8192, &8193]);
+        match self.rng.below(3) {
+            0 => format!("-A -t 10.0.0.5:80 -s {}", "r".repeat(n)),
+            1 => format!("{}-Sn", "x".repeat(n)),
+            _ => format!("-A -t 10.0.0.6:80 -s rr -p {}", "1".repeat(n)),
+        }
+    }
+
+    /// `-R` with hundreds of lines, as a configuration management tool feeds it: mostly new
+    /// services and real servers, with a few kernel errors (duplicates, deleting what does
+    /// not exist), listings, unknown options and sometimes one invalid line (which ends the
+    /// restore) among them. ipvsadm-rs sends such input in batches; the output and the table
+    /// must still be those of one command per line.
+    fn big_restore(&mut self) -> Generated {
+        let lines = 100 + self.rng.below(600);
+        let net = 100 + self.rng.below(4);
+        let fatal_at = if self.rng.chance(30) {
+            Some(self.rng.below(lines))
+        } else {
+            None
+        };
+        let service = |i: usize| format!("-t 10.{net}.{}.{}:80", i / 250, i % 250 + 1);
+        let mut added = 0;
+        let mut input = String::new();
+        for i in 0..lines {
+            let line = if Some(i) == fatal_at {
+                format!("-A -t 10.{net}.9.9")
+            } else {
+                match self.rng.below(100) {
+                    0..=69 => {
+                        added += 1;
+                        let scheduler = if self.rng.chance(30) { " -s rr" } else { "" };
+                        format!("-A {}{scheduler}", service(added - 1))
+                    }
+                    70..=84 if added > 0 => format!(
+                        "-a {} -r 10.9.{}.{}:8080 -m -w {}",
+                        service(self.rng.below(added)),
+                        i / 250,
+                        i % 250 + 1,
+                        self.rng.below(10)
+                    ),
+                    85..=89 if added > 0 => format!("-A {}", service(self.rng.below(added))),
+                    90..=92 => format!("-D {}", service(added + 5)),
+                    93..=94 => self.rng.pick(&["-Ln", "-Sn", "-L -n --stats"]).to_string(),
+                    95 if added > 0 => format!("-Ln {}", service(self.rng.below(added))),
+                    96..=97 => format!("-A {} --bogus", service(added + 7)),
+                    98 if added > 0 => format!("-e {} -r 10.9.0.1:8080 -w 3", service(0)),
+                    _ => String::new(),
+                }
+            };
+            input.push_str(&line);
+            input.push('\n');
+        }
+        Generated {
+            step: Step {
+                stdin: Some(input),
+                ..cmd_args(&["-R"])
             },
             kind: Kind::Change,
         }
