@@ -46,10 +46,17 @@ impl Lane {
                     break;
                 }
             }
-            // Other namespaces' dumps walk the same service table: leave it as found.
-            let _ = Command::new(workspace_tests::reference())
-                .arg("-C")
-                .output();
+            // Other namespaces' dumps walk the same service table: leave it as found,
+            // and stop the sync daemons a sequence may have started.
+            for args in [
+                &["-C"][..],
+                &["--stop-daemon", "master"],
+                &["--stop-daemon", "backup"],
+            ] {
+                let _ = Command::new(workspace_tests::reference())
+                    .args(args)
+                    .output();
+            }
         });
         Lane {
             steps: Some(steps),

@@ -234,6 +234,7 @@ impl Generator {
             82..=85 => return self.restore(),
             86 => return self.big_restore(),
             87..=95 => return self.mutated(),
+            98 => (self.sync_daemon(), Kind::Change),
             _ => (self.junk(), Kind::Change),
         };
         let args = if self.rng.chance(30) {
@@ -338,8 +339,24 @@ impl Generator {
     fn new_service(&mut self) -> Vec<String> {
         let rng = &mut self.rng;
         // `10.2` is inet_aton's spelling of 10.0.0.2.
-        let v4 = ["10.0.0.1", "10.0.0.2", "10.0.3.4", "10.0.0.1", "10.2"];
-        let v6 = ["[2001:db8::1]", "[2001:db8::2]", "[2001:db8::1:0]"];
+        // inet_aton reads `010.0.0.1` as 8.0.0.1; `10.0.0.01` is 10.0.0.1.
+        let v4 = [
+            "10.0.0.1",
+            "10.0.0.2",
+            "10.0.3.4",
+            "10.0.0.1",
+            "10.2",
+            "010.0.0.1",
+            "10.0.0.01",
+        ];
+        let v6 = [
+            "[2001:db8::1]",
+            "[2001:db8::2]",
+            "[2001:db8::1:0]",
+            "[2001:DB8::1]",
+            "[2001:db8:0:0:0:0:0:2]",
+            "[::ffff:10.0.0.1]",
+        ];
         let ports = [":80", ":443", ":0", "", ":8080", ":53", ":65535"];
         let mut spec = match rng.below(10) {
             0..=1 => {
@@ -481,6 +498,8 @@ impl Generator {
                 "127.0.0.1:80",
                 "10.0.2.9:443",
                 "10.0.1.4",
+                "[2001:DB8::10]:8080",
+                "10.0.1.01:80",
             ])
             .to_string();
         rip
@@ -647,6 +666,39 @@ impl Generator {
         args
     }
 
+    /// Starting or stopping a connection synchronization daemon on `lo`.
+    fn sync_daemon(&mut self) -> Vec<String> {
+        let rng = &mut self.rng;
+        let state = rng.pick(&["master", "backup", "master", "backup", "primary"]);
+        if rng.chance(40) {
+            let mut args = vec!["--stop-daemon".to_string(), state.to_string()];
+            if rng.chance(20) {
+                args.extend(["--syncid".to_string(), "5".to_string()]);
+            }
+            return args;
+        }
+        let mut args = vec!["--start-daemon".to_string(), state.to_string()];
+        if rng.chance(90) {
+            args.extend(["--mcast-interface".to_string(), "lo".to_string()]);
+        }
+        for (option, values) in [
+            ("--syncid", &["0", "5", "255", "256"][..]),
+            (
+                "--mcast-group",
+                &["239.1.1.1", "ff02::1:2", "10.0.0.1", "x"][..],
+            ),
+            ("--mcast-port", &["8848", "9000", "0", "65536"][..]),
+            ("--mcast-ttl", &["1", "3", "255", "256"][..]),
+            ("--sync-maxlen", &["1000", "1500", "65507", "65508"][..]),
+        ] {
+            if rng.chance(20) {
+                args.push(option.to_string());
+                args.push(rng.pick(values).to_string());
+            }
+        }
+        args
+    }
+
     /// `-R` with a few lines: changes, the odd listing, blank lines, comments and junk.
     fn restore(&mut self) -> Generated {
         let mut input = String::new();
@@ -689,14 +741,17 @@ impl Generator {
     }
 
     /// A line with a word around ipvsadm's 4096-byte word limit (`config_stream_read`
-    /// splits longer words), first on the line or after a command.
+    /// splits longer words), after a command. Never first on a line: whether ipvsadm ends
+    /// the line after the first 4096 bytes of such a word depends on its `tail` buffer,
+    /// which each call reads uninitialized, holding what the previous line left on the
+    /// stack (a reported difference, not something a clone can promise).
     fn long_word_line(&mut self) -> String {
         let n = *self
             .rng
             .pick(&[&4095usize, &4096, &4097, &5000, &8192, &8193]);
         match self.rng.below(3) {
             0 => format!("-A -t 10.0.0.5:80 -s {}", "r".repeat(n)),
-            1 => format!("{}-Sn", "x".repeat(n)),
+            1 => format!("-L -n {}-Sn", "x".repeat(n)),
             _ => format!("-A -t 10.0.0.6:80 -s rr -p {}", "1".repeat(n)),
         }
     }
