@@ -48,11 +48,6 @@ impl<'a> Line<'a> {
     pub fn words(&self) -> impl ExactSizeIterator<Item = &'a str> + '_ {
         self.words.iter().map(|r| &self.text[r.clone()])
     }
-
-    /// Whether the line has no words (a blank line, or only `ipvsadm`).
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
-    }
 }
 
 /// What [`split_line`] found.
