@@ -38,7 +38,7 @@ pub fn parse_service(text: &str, svc: &mut Service) -> u8 {
         svc.af = AF_INET6;
         svc.netmask = 128;
     } else {
-        let (name, p) = match host.rfind(':') {
+        let (name, p) = match host.bytes().rposition(|b| b == b':') {
             Some(i) => (&host[..i], Some(&host[i + 1..])),
             None => (host, None),
         };

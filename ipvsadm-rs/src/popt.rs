@@ -187,7 +187,7 @@ impl<'a, S: AsRef<str>> Scanner<'a, S> {
     fn expand(&mut self, arg: &'a str) -> Cow<'a, str> {
         const MARK: &str = "!#:+";
         // Nearly every argument has no `!` at all; a byte scan says so cheaply.
-        if !arg.as_bytes().contains(&b'!') || !arg.contains(MARK) {
+        if !arg.bytes().any(|b| b == b'!') || !arg.contains(MARK) {
             return Cow::Borrowed(arg);
         }
         let found = (self.next..self.argv.len())

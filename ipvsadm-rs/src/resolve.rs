@@ -54,36 +54,29 @@ fn with_c_str<T>(s: &str, f: impl FnOnce(*const c_char) -> Option<T>) -> Option<
 /// A dotted quad in its plain spelling (four decimal numbers up to 255, no leading zeros,
 /// nothing after), which `inet_aton` reads the obvious way; `None` for any other spelling.
 fn plain_dotted_quad(s: &str) -> Option<[u8; 4]> {
+    let b = s.as_bytes();
     let mut out = [0u8; 4];
-    let mut octet = 0;
-    let mut value = 0u32;
-    let mut digits = 0;
-    for &b in s.as_bytes() {
-        match b {
-            b'0'..=b'9' => {
-                if digits == 1 && value == 0 {
-                    return None;
-                }
-                value = value * 10 + u32::from(b - b'0');
-                digits += 1;
-                if value > 255 {
-                    return None;
-                }
+    let mut i = 0;
+    for (n, octet) in out.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
             }
-            b'.' if digits > 0 && octet < 3 => {
-                out[octet] = value as u8;
-                octet += 1;
-                value = 0;
-                digits = 0;
-            }
-            _ => return None,
+            i += 1;
         }
+        let start = i;
+        let mut value = 0u32;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            value = value * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && b[start] == b'0') || value > 255 {
+            return None;
+        }
+        *octet = value as u8;
     }
-    if digits == 0 || octet != 3 {
-        return None;
-    }
-    out[3] = value as u8;
-    Some(out)
+    (i == b.len()).then_some(out)
 }
 
 fn libc_inet_aton(s: &str) -> Option<[u8; 4]> {

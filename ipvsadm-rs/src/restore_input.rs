@@ -29,8 +29,6 @@ pub struct RestoreReader<R> {
     /// Where the unread input starts and ends in `buf`.
     start: usize,
     end: usize,
-    /// How far from `start` the unread input is known to hold no newline.
-    scanned: usize,
     eof: bool,
     /// The current line's words, as ranges of `text` (after the UTF-8 repair, if any).
     words: Vec<Range<usize>>,
@@ -50,37 +48,44 @@ impl<'a> Line<'a> {
     pub fn words(&self) -> impl ExactSizeIterator<Item = &'a str> + '_ {
         self.words.iter().map(|r| &self.text[r.clone()])
     }
-
-    /// Whether the line has no words (a blank line, or only `ipvsadm`).
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
-    }
 }
 
-/// The ranges of `line`'s words (cut at [`MAX_WORD`] bytes; `ipvsadm` left out) and how
-/// many separators end it.
-fn split_words(line: &[u8], words: &mut Vec<Range<usize>>) -> usize {
+/// What [`split_line`] found.
+struct Split {
+    /// The line's length, without its newline.
+    len: usize,
+    /// Whether a newline ends it (otherwise it runs to the end of what was given).
+    newline: bool,
+}
+
+/// Splits the line at the start of `input` into the ranges of its words (cut at
+/// [`MAX_WORD`] bytes; `ipvsadm` left out), in the same pass that looks for its end.
+fn split_line(input: &[u8], words: &mut Vec<Range<usize>>) -> Split {
     words.clear();
     let mut i = 0;
-    while i < line.len() {
-        if is_separator(line[i]) {
+    loop {
+        while i < input.len() && matches!(input[i], b' ' | b'\t' | b'\r') {
             i += 1;
-            continue;
+        }
+        if i == input.len() || input[i] == b'\n' {
+            return Split {
+                len: i,
+                newline: i < input.len(),
+            };
         }
         let start = i;
-        while i < line.len() && !is_separator(line[i]) {
+        while i < input.len() && !is_separator(input[i]) {
             i += 1;
         }
         let mut piece = start;
         while piece < i {
             let piece_end = (piece + MAX_WORD).min(i);
-            if &line[piece..piece_end] != b"ipvsadm" {
+            if &input[piece..piece_end] != b"ipvsadm" {
                 words.push(piece..piece_end);
             }
             piece = piece_end;
         }
     }
-    line.iter().rev().take_while(|b| is_separator(**b)).count()
 }
 
 impl<R: Read> RestoreReader<R> {
@@ -91,7 +96,6 @@ impl<R: Read> RestoreReader<R> {
             buf: vec![0; BLOCK],
             start: 0,
             end: 0,
-            scanned: 0,
             eof: false,
             words: Vec::new(),
             repaired: String::new(),
@@ -121,60 +125,66 @@ impl<R: Read> RestoreReader<R> {
         }
     }
 
-    /// The next line's bytes (without its newline) as a range of `buf`, and whether a
-    /// newline ended it; `None` at the end of input.
-    fn raw_line(&mut self) -> io::Result<Option<(Range<usize>, bool)>> {
+    /// Reads until the unread input holds a newline, or to the end of input.
+    fn read_to_newline(&mut self) -> io::Result<()> {
         loop {
-            let unread = &self.buf[self.start + self.scanned..self.end];
-            if let Some(at) = unread.iter().position(|&b| b == b'\n') {
-                let line_end = self.start + self.scanned + at;
-                let line = self.start..line_end;
-                self.start = line_end + 1;
-                self.scanned = 0;
-                return Ok(Some((line, true)));
-            }
-            self.scanned = self.end - self.start;
-            if self.eof || !self.fill()? {
+            let scanned = self.end - self.start;
+            if !self.fill()? {
                 self.eof = true;
-                if self.start == self.end {
-                    return Ok(None);
-                }
-                let line = self.start..self.end;
-                self.start = self.end;
-                self.scanned = 0;
-                return Ok(Some((line, false)));
+                return Ok(());
+            }
+            if self.buf[self.start + scanned..self.end].contains(&b'\n') {
+                return Ok(());
             }
         }
     }
 
     /// The next line's words (possibly none, for a blank line), or `None` at the end.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
-        let Some((range, has_newline)) = self.raw_line()? else {
-            return Ok(None);
-        };
-        let line = &self.buf[range];
-        let trailing = split_words(line, &mut self.words);
-        if !has_newline && (trailing >= 2 || self.words.is_empty()) {
-            return Ok(None);
+        let mut split = split_line(&self.buf[self.start..self.end], &mut self.words);
+        if !split.newline && !self.eof {
+            self.read_to_newline()?;
+            split = split_line(&self.buf[self.start..self.end], &mut self.words);
         }
-        let whole = std::str::from_utf8(line)
-            .ok()
-            .filter(|t| self.words.iter().all(|r| t.is_char_boundary(r.end)));
-        let text = match whole {
-            Some(text) => text,
-            None => {
-                // ipvsadm passes bytes through; Rust strings need valid UTF-8, so each word
-                // is repaired on its own, as it was cut.
-                self.repaired.clear();
-                for r in self.words.iter_mut() {
-                    let start = self.repaired.len();
-                    match String::from_utf8_lossy(&line[r.clone()]) {
-                        Cow::Borrowed(s) => self.repaired.push_str(s),
-                        Cow::Owned(s) => self.repaired.push_str(&s),
+        let line_start = self.start;
+        let line = line_start..line_start + split.len;
+        if split.newline {
+            self.start = line.end + 1;
+        } else {
+            self.start = self.end;
+            let trailing = self.buf[line.clone()]
+                .iter()
+                .rev()
+                .take_while(|b| is_separator(**b))
+                .count();
+            if trailing >= 2 || self.words.is_empty() {
+                return Ok(None);
+            }
+        }
+        let line = &self.buf[line];
+        let text = if line.is_ascii() {
+            // SAFETY: every byte of the line is below 0x80, so it is UTF-8.
+            unsafe { std::str::from_utf8_unchecked(line) }
+        } else {
+            match std::str::from_utf8(line)
+                .ok()
+                .filter(|t| self.words.iter().all(|r| t.is_char_boundary(r.end)))
+            {
+                Some(text) => text,
+                None => {
+                    // ipvsadm passes bytes through; Rust strings need valid UTF-8, so each
+                    // word is repaired on its own, as it was cut.
+                    self.repaired.clear();
+                    for r in self.words.iter_mut() {
+                        let start = self.repaired.len();
+                        match String::from_utf8_lossy(&line[r.clone()]) {
+                            Cow::Borrowed(s) => self.repaired.push_str(s),
+                            Cow::Owned(s) => self.repaired.push_str(&s),
+                        }
+                        *r = start..self.repaired.len();
                     }
-                    *r = start..self.repaired.len();
+                    &self.repaired
                 }
-                &self.repaired
             }
         };
         Ok(Some(Line {

@@ -171,6 +171,29 @@ fn restore(k: &Kernel, argv: &[String], p: &Parsed, out: &mut dyn Write) -> Resu
     Ok(restore.finish())
 }
 
+/// Calls `f` with the argument vector `program words...`; rule lines are short, so theirs
+/// lives on the stack.
+fn with_argv<'w, T>(
+    program: &str,
+    words: impl ExactSizeIterator<Item = &'w str>,
+    f: impl FnOnce(&[&str]) -> T,
+) -> T {
+    const SHORT: usize = 16;
+    let mut short = [""; SHORT];
+    let mut long = Vec::new();
+    let argv: &mut [&str] = if words.len() < SHORT {
+        &mut short[..words.len() + 1]
+    } else {
+        long.resize(words.len() + 1, "");
+        &mut long
+    };
+    argv[0] = program;
+    for (slot, w) in argv[1..].iter_mut().zip(words) {
+        *slot = w;
+    }
+    f(argv)
+}
+
 /// ipvsadm's `restore_table`: each non-empty line is a command line; the result is the last
 /// line's.
 struct Restore<'k> {
@@ -200,12 +223,7 @@ impl<'k> Restore<'k> {
             return Ok(());
         }
         let k = self.k;
-        let mut argv: Vec<&str> = Vec::with_capacity(words.len() + 1);
-        argv.push(self.program);
-        for w in words {
-            argv.push(w);
-        }
-        let parsed = cmdline::parse(&argv);
+        let parsed = with_argv(self.program, words, |argv| cmdline::parse(argv));
         if !matches!(parsed, Ok(Outcome::Ready(_))) {
             self.pending.send(k);
         }
@@ -248,10 +266,9 @@ impl<'k> Restore<'k> {
 
 /// What is wrong with one restore line, if anything, without touching the kernel.
 pub fn check_line(program: &str, words: &[String]) -> Option<String> {
-    let argv: Vec<&str> = std::iter::once(program)
-        .chain(words.iter().map(String::as_str))
-        .collect();
-    match cmdline::parse(&argv) {
+    match with_argv(program, words.iter().map(String::as_str), |argv| {
+        cmdline::parse(argv)
+    }) {
         Ok(Outcome::Ready(p)) if p.entry.cmd == Command::Restore => {
             Some("-R cannot be used inside -R".into())
         }
@@ -286,6 +303,18 @@ mod tests {
 
     fn words(line: &str) -> Vec<String> {
         line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn argument_vectors_short_and_long() {
+        for n in [0, 1, 14, 15, 16, 17, 40] {
+            let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+            let got = with_argv("prog", words.iter().map(String::as_str), |argv| {
+                argv.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+            });
+            let want: Vec<String> = std::iter::once("prog".to_string()).chain(words).collect();
+            assert_eq!(got, want, "{n} words");
+        }
     }
 
     #[test]
