@@ -1,5 +1,5 @@
-//! Numbers and padded columns written straight into listing text, as `format!`'s `{}`,
-//! `{:<10}` and `{:>8}` write them, without a temporary string per field.
+//! Numbers and padded columns written straight into listing text, as C's `printf` writes
+//! `%s`, `%-10s` and `%8s` in ipvsadm, without a temporary string per field.
 
 /// A number's decimal digits, on the stack.
 pub struct Decimal {
@@ -42,14 +42,11 @@ impl Decimal {
     }
 }
 
-/// Blanks `text` needs to fill `width` columns: `format!` counts characters.
+/// Blanks `text` needs to fill `width` columns. `printf` counts bytes, not characters, so a
+/// host name from /etc/hosts with non-ASCII letters gets fewer blanks than it has letters less
+/// than `width`, in ipvsadm and here alike.
 fn blanks(text: &str, width: usize) -> usize {
-    let columns = if text.is_ascii() {
-        text.len()
-    } else {
-        text.chars().count()
-    };
-    width.saturating_sub(columns)
+    width.saturating_sub(text.len())
 }
 
 fn spaces(out: &mut String, mut n: usize) {
@@ -133,13 +130,19 @@ mod tests {
             (&wide, 100),
         ];
         for (text, width) in cases {
+            // format! pads by characters, printf by bytes: the same for ASCII.
+            let chars: usize = width;
+            let chars = chars.saturating_sub(text.len() - text.chars().count());
             let mut l = String::from(">");
             left(&mut l, text, width);
-            assert_eq!(l, format!(">{text:<width$}"));
+            assert_eq!(l, format!(">{text:<chars$}"));
             let mut r = String::from(">");
             right(&mut r, text, width);
-            assert_eq!(r, format!(">{text:>width$}"));
+            assert_eq!(r, format!(">{text:>chars$}"));
         }
+        let mut l = String::new();
+        left(&mut l, "café", 6);
+        assert_eq!(l, "café ", "five bytes, one blank, as printf(\"%-6s\")");
         let mut s = String::new();
         left_number(&mut s, 42, 6);
         left_signed(&mut s, -7, 4);

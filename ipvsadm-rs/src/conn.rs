@@ -5,8 +5,7 @@
 //! the kernel's hex IPv4 and text IPv6 forms, the persistence-engine columns and a blank
 //! line (fatal) come out alike.
 
-use std::fmt::Write;
-
+use crate::columns;
 use crate::error::Error;
 use crate::names::addr_port;
 use crate::resolve::{
@@ -189,19 +188,25 @@ fn format_line(out: &mut String, f: &Fields, numeric: bool, persistent_conn: boo
     let vname = addr_port(af, &vaddr, f.vport, proto, numeric);
     let dname = addr_port(daf, &daddr, f.dport, proto, numeric);
     let expire = format!("{:02}:{:02}", f.expires / 60, f.expires % 60);
+    let mut fields = vec![
+        (f.protocol.as_str(), 3),
+        (&expire, 6),
+        (&f.state, 11),
+        (&cname, 18),
+        (&vname, 18),
+    ];
     if persistent_conn && f.count == 11 {
-        let _ = writeln!(
-            out,
-            "{:<3} {:<6} {:<11} {:<18} {:<18} {:<16} {:<18} {}",
-            f.protocol, expire, f.state, cname, vname, dname, f.pe_name, f.pe_data
-        );
+        fields.extend([(dname.as_str(), 16), (&f.pe_name, 18), (&f.pe_data, 0)]);
     } else {
-        let _ = writeln!(
-            out,
-            "{:<3} {:<6} {:<11} {:<18} {:<18} {}",
-            f.protocol, expire, f.state, cname, vname, dname
-        );
+        fields.push((&dname, 0));
     }
+    for (i, (text, width)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        columns::left(out, text, width);
+    }
+    out.push('\n');
 }
 
 /// Formats the proc file's contents; on a fatal line the text so far comes with the error.

@@ -787,3 +787,21 @@ fn unprivileged_callers() {
         ],
     )]);
 }
+
+/// Host names with non-ASCII letters: ipvsadm pads its columns with printf, by bytes.
+#[test]
+fn non_ascii_host_names_are_padded_by_bytes() {
+    testkit::kernel_test();
+    let hosts = "127.0.0.1 localhost\n10.1.2.3 café-über.example\n10.1.2.4 ñ\n";
+    let steps = with_listings(&[
+        "-A -t 10.1.2.3:80 -s rr",
+        "-a -t 10.1.2.3:80 -r 10.1.2.4:80 -m",
+        "-A -u 10.1.2.4:53",
+    ]);
+    let report = workspace_tests::compare_with_files("non-ascii", &[("/etc/hosts", hosts)], &steps);
+    assert!(
+        report.is_none(),
+        "ipvsadm-rs differs from ipvsadm:{}",
+        report.unwrap_or_default()
+    );
+}
