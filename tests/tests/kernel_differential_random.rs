@@ -29,20 +29,22 @@ use workspace_tests::{cmd, difference, restore, run_step, Outcome, Step};
 
 /// One program running commands in a network namespace of its own, on a thread of its own.
 struct Lane {
-    steps: Option<Sender<Step>>,
+    /// Steps, each with the program to run it with if not the lane's own.
+    steps: Option<Sender<(Option<PathBuf>, Step)>>,
     outcomes: Receiver<Outcome>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Lane {
     fn new(binary: PathBuf) -> Lane {
-        let (steps, step_rx) = channel::<Step>();
+        let (steps, step_rx) = channel::<(Option<PathBuf>, Step)>();
         let (outcome_tx, outcomes) = channel();
         let thread = std::thread::spawn(move || {
             testkit::isolate_netns()
                 .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
-            for step in step_rx {
-                if outcome_tx.send(run_step(&binary, &step)).is_err() {
+            for (program, step) in step_rx {
+                let program = program.as_ref().unwrap_or(&binary);
+                if outcome_tx.send(run_step(program, &step)).is_err() {
                     break;
                 }
             }
@@ -66,10 +68,15 @@ impl Lane {
     }
 
     fn run(&self, step: &Step) -> Outcome {
+        self.run_with(None, step)
+    }
+
+    /// Runs `step` in this lane's namespace with `program` instead of the lane's own.
+    fn run_with(&self, program: Option<PathBuf>, step: &Step) -> Outcome {
         self.steps
             .as_ref()
             .expect("lane is open")
-            .send(step.clone())
+            .send((program, step.clone()))
             .expect("lane thread alive");
         self.outcomes.recv().expect("lane thread alive")
     }
@@ -104,10 +111,22 @@ impl Pair {
     }
 
     /// Runs one generated step with both programs and compares what they did.
+    ///
+    /// An `unordered` step's output is compared across the namespaces as a set of lines
+    /// (its order follows each namespace's hash); a listing among them is also run by the
+    /// clone in the reference's namespace, where the order must match exactly.
     fn check(&self, g: &Generated) -> Checked {
         let (want, got) = self.both(&g.step);
+        let compare = |what: &str, want: &[Outcome], got: &[Outcome]| {
+            if g.unordered {
+                let lines = |o: &[Outcome]| o.iter().map(unordered).collect::<Vec<_>>();
+                difference(what, &lines(want), &lines(got))
+            } else {
+                difference(what, want, got)
+            }
+        };
         let mut checked = Checked {
-            difference: difference(
+            difference: compare(
                 "command",
                 std::slice::from_ref(&want),
                 std::slice::from_ref(&got),
@@ -118,12 +137,25 @@ impl Pair {
         if checked.difference.is_some() {
             return checked;
         }
+        if g.unordered && g.kind != Kind::Change {
+            let here = self
+                .reference
+                .run_with(Some(workspace_tests::clone_binary()), &g.step);
+            checked.difference = difference(
+                "listing in the reference's namespace",
+                std::slice::from_ref(&want),
+                &[here],
+            );
+            if checked.difference.is_some() {
+                return checked;
+            }
+        }
         match g.kind {
             Kind::Listing => {}
             Kind::Change => {
                 let (want, got) = self.both(&cmd("-Sn"));
                 checked.table = Some(want.stdout.clone());
-                checked.difference = difference("table afterwards", &[want], &[got]);
+                checked.difference = compare("table afterwards", &[want], &[got]);
             }
             Kind::SaveRestore => {
                 let read_back = |lane: Lane, saved: &str| {
@@ -132,10 +164,20 @@ impl Pair {
                 let want_back = read_back(Lane::new(workspace_tests::reference()), &want.stdout);
                 let got_back = read_back(Lane::new(workspace_tests::clone_binary()), &got.stdout);
                 checked.difference =
-                    difference("save restored in a fresh namespace", &want_back, &got_back);
+                    compare("save restored in a fresh namespace", &want_back, &got_back);
             }
         }
         checked
+    }
+}
+
+/// `o` with its stdout lines sorted, for output whose order depends on the namespace.
+fn unordered(o: &Outcome) -> Outcome {
+    let mut lines: Vec<&str> = o.stdout.split_inclusive('\n').collect();
+    lines.sort_unstable();
+    Outcome {
+        stdout: lines.concat(),
+        ..o.clone()
     }
 }
 
@@ -264,6 +306,7 @@ fn minimize(found: &Found) -> String {
         let setup = Generated {
             step: restore(&found.table_before),
             kind: Kind::Change,
+            unordered: last.unordered,
         };
         candidates.push(vec![setup, last.clone()]);
     }
