@@ -2,7 +2,8 @@
 //!
 //! Words are separated by spaces, tabs and carriage returns; a newline ends a line; a word
 //! `ipvsadm` is dropped (so `ipvsadm -A ...` lines work); `#` has no special meaning; a
-//! word longer than 4096 bytes is split. Two of ipvsadm's edge cases are kept because they
+//! word longer than 4096 bytes is split; a NUL byte ends a word's value (the rest of the word
+//! up to the next separator is ignored), as it ends the C string ipvsadm keeps. Two of ipvsadm's edge cases are kept because they
 //! change which lines run: whitespace runs into the end of input without a newline lose
 //! the line they end, and input ending after only dropped words ends the restore.
 //!
@@ -80,8 +81,13 @@ fn split_line(input: &[u8], words: &mut Vec<Range<usize>>) -> Split {
         let mut piece = start;
         while piece < i {
             let piece_end = (piece + MAX_WORD).min(i);
-            if &input[piece..piece_end] != b"ipvsadm" {
-                words.push(piece..piece_end);
+            // ipvsadm keeps each word as a C string: a NUL ends it (an empty word stays).
+            let value_end = input[piece..piece_end]
+                .iter()
+                .position(|&b| b == 0)
+                .map_or(piece_end, |nul| piece + nul);
+            if &input[piece..value_end] != b"ipvsadm" {
+                words.push(piece..value_end);
             }
             piece = piece_end;
         }
@@ -238,6 +244,20 @@ mod tests {
                 vec!["-C"],
                 vec!["#", "x"],
                 vec!["-L"],
+            ]
+        );
+    }
+
+    /// A NUL ends a word's value, as it ends ipvsadm's C string: the rest of the word is
+    /// ignored, a word that starts with one is empty, and `ipvsadm\0x` is the program name.
+    #[test]
+    fn a_nul_byte_ends_a_word() {
+        assert_eq!(
+            lines("-A -t 10.0.0.1:80\0junk -s rr\n-A\0 -t 10.0.0.2:80\n\0x ipvsadm\0x -C\n"),
+            vec![
+                vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"],
+                vec!["-A", "-t", "10.0.0.2:80"],
+                vec!["", "-C"],
             ]
         );
     }

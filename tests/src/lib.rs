@@ -102,9 +102,32 @@ pub fn clone_binary() -> PathBuf {
     path
 }
 
-/// Runs one step with `binary` in the calling thread's network namespace.
+/// A copy of `binary` that any user may run: the tree it was built in need not be searchable
+/// by others (a checkout under /root is not).
+fn runnable_by_anyone(binary: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("workspace-tests-exec-{}", std::process::id()));
+    let name = binary.file_name().expect("a binary has a file name");
+    let copy = dir.join(name);
+    let open = std::fs::Permissions::from_mode(0o755);
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::set_permissions(&dir, open.clone()))
+        .and_then(|()| std::fs::copy(binary, &copy))
+        .and_then(|_| std::fs::set_permissions(&copy, open))
+        .unwrap_or_else(|e| panic!("cannot copy {} for another user: {e}", binary.display()));
+    copy
+}
+
+/// Runs one step with `binary` in the calling thread's network namespace, as the step's user.
 pub fn run_step(binary: &Path, step: &Step) -> Outcome {
-    let mut command = Command::new(binary);
+    let mut command = match step.as_user {
+        Some(uid) => {
+            let mut command = Command::new(runnable_by_anyone(binary));
+            command.uid(uid).gid(uid);
+            command
+        }
+        None => Command::new(binary),
+    };
     command
         .arg0("ipvsadm")
         .args(&step.args)

@@ -625,6 +625,13 @@ fn restore_input_handling() {
             vec![restore("-A -t 1.1.1.26:80\n-Ln\n-A -t 1.1.1.26:80\n-A -t 1.1.1.27:80 -b ,\n"), cmd("-Ln")],
         ),
         ("restore-kernel-errors", vec![restore("-a -t 9.9.9.9:80 -r 1.1.1.1\n-D -t 9.9.9.9:80\n-A -t 1.1.1.25:80\n")]),
+        (
+            "restore-nul-bytes",
+            vec![
+                restore("-A -t 1.1.1.28:80\0junk -s rr\n-A\0x -t 1.1.1.29:80\nipvsadm\0x -A -t 1.1.1.30:80\n-A \0x -t 1.1.1.31:80\n"),
+                cmd("-Ln"),
+            ],
+        ),
     ];
     assert_same(&scenarios);
 }
@@ -786,6 +793,15 @@ fn unprivileged_callers() {
             workspace_tests::as_nobody(""),
         ],
     )]);
+    // The steps above really run unprivileged: the reference refuses them.
+    let refused = workspace_tests::in_fresh_netns(|| {
+        let reference = workspace_tests::reference();
+        workspace_tests::run_step(&reference, &workspace_tests::as_nobody("-Ln"))
+    });
+    assert!(
+        refused.status != "exit 0" && refused.stderr.contains("root"),
+        "ipvsadm as nobody was not refused: {refused:?}"
+    );
 }
 
 /// Host names with non-ASCII letters: ipvsadm pads its columns with printf, by bytes.
