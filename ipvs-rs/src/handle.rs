@@ -252,15 +252,21 @@ impl Handle {
     /// A dump can skip services when another namespace writes meanwhile (see [`Dump`]). This
     /// merges repeated dumps (by key, the newest copy winning) until the merge holds exactly as
     /// many services as the kernel counts in this namespace, the count unchanged throughout (up to
-    /// ten dumps; a count change starts the merge over). If this namespace's own table keeps
-    /// changing, the last dump is returned as it came. [`Handle::services_iter`] streams one
-    /// unchecked dump.
+    /// twenty dumps, waiting 1, 2, 3... ms between them; a count change starts the merge over). If this namespace's own table keeps
+    /// changing, the last dump is returned as it came. Against another namespace that writes
+    /// without pause the merge can still, rarely, miss a stretch of the table: it is best
+    /// effort, where a single dump is not. [`Handle::services_iter`] streams one unchecked dump.
     pub fn services(&self) -> Result<Vec<Service>> {
         let mut merged: Vec<Service> = Vec::new();
         let mut index: HashMap<ServiceKey, usize> = HashMap::new();
         let mut count = None;
         let mut last = Vec::new();
-        for _ in 0..10 {
+        for attempt in 0..20 {
+            if attempt > 0 {
+                // A busy writer elsewhere tends to shift the same stretch of the table in every
+                // pass; waiting a little longer each time moves the passes against its rhythm.
+                std::thread::sleep(Duration::from_millis(attempt));
+            }
             let before = self.lock()?.num_services()?;
             last = self.services_iter()?.collect::<Result<Vec<_>>>()?;
             let after = self.lock()?.num_services()?;

@@ -240,7 +240,11 @@ impl Conn {
         msg.finalize();
         let mut out = vec![0; msg.buffer_len()];
         msg.serialize(&mut out);
-        self.send(&out)?;
+        // On the bulk socket: reading the reply with the large receive makes the kernel size
+        // even the first datagram of the next service dump large (it sizes dump datagrams by
+        // the largest read so far). A first datagram of a page would end the dump's first
+        // pass after a few services, one more resume for writers elsewhere to shift.
+        self.send_on(Channel::Bulk, &out)?;
         let mut family = None;
         loop {
             let (hdr, range) = self.next_raw()?;
