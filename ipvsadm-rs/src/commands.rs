@@ -56,7 +56,7 @@ pub fn report(op: Op, result: &ipvs_rs::Result<()>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(err) => {
-            eprintln!("{}", message(op, err));
+            crate::text::eprintln(&message(op, err));
             -1
         }
     }

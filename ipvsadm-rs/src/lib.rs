@@ -37,3 +37,4 @@ pub mod resolve;
 pub mod restore_input;
 pub mod run;
 pub mod sort;
+pub mod text;

@@ -5,8 +5,9 @@ fn main() {
     // instead of reporting a write error.
     // SAFETY: setting a signal's disposition to the default has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    use std::os::unix::ffi::OsStrExt;
     let args = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
+        .map(|a| ipvsadm_rs::text::from_bytes(a.as_bytes()).into_owned())
         .collect();
     std::process::exit(ipvsadm_rs::run::run(args));
 }

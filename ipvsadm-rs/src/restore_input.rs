@@ -14,6 +14,8 @@ use std::borrow::Cow;
 use std::io::{self, Read};
 use std::ops::Range;
 
+use crate::text;
+
 const MAX_WORD: usize = 4096;
 
 /// How much input is read at a time (a line longer than this grows the buffer).
@@ -175,15 +177,16 @@ impl<R: Read> RestoreReader<R> {
             match std::str::from_utf8(line)
                 .ok()
                 .filter(|t| self.words.iter().all(|r| t.is_char_boundary(r.end)))
+                .filter(|t| matches!(text::from_bytes(t.as_bytes()), Cow::Borrowed(_)))
             {
                 Some(text) => text,
                 None => {
                     // ipvsadm passes bytes through; Rust strings need valid UTF-8, so each
-                    // word is repaired on its own, as it was cut.
+                    // word is carried as `text` carries bytes, on its own, as it was cut.
                     self.repaired.clear();
                     for r in self.words.iter_mut() {
                         let start = self.repaired.len();
-                        match String::from_utf8_lossy(&line[r.clone()]) {
+                        match text::from_bytes(&line[r.clone()]) {
                             Cow::Borrowed(s) => self.repaired.push_str(s),
                             Cow::Owned(s) => self.repaired.push_str(&s),
                         }
@@ -337,29 +340,34 @@ mod tests {
         assert_eq!(got[2], vec!["-L"]);
     }
 
+    /// Bytes that are not UTF-8 travel through unchanged (see `text`), word by word.
     #[test]
-    fn invalid_utf8_is_repaired_word_by_word() {
+    fn invalid_utf8_is_carried_word_by_word() {
         let mut r = RestoreReader::new(&b"-s r\xffr -n\n-C\n"[..]);
         let l = r.next_line().unwrap().unwrap();
-        assert_eq!(
-            l.words().collect::<Vec<_>>(),
-            vec!["-s", "r\u{fffd}r", "-n"]
-        );
+        let words: Vec<_> = l.words().collect();
+        assert_eq!((words[0], words[2]), ("-s", "-n"));
+        assert_eq!(&*text::to_bytes(words[1]), b"r\xffr");
         let l = r.next_line().unwrap().unwrap();
         assert_eq!(l.words().collect::<Vec<_>>(), vec!["-C"]);
         assert!(r.next_line().unwrap().is_none());
     }
 
+    /// A character cut by the word limit leaves each piece its own bytes.
     #[test]
-    fn a_character_cut_by_the_word_limit_is_repaired_on_both_sides() {
+    fn a_character_cut_by_the_word_limit_keeps_its_bytes() {
         let word = format!("{}é", "a".repeat(MAX_WORD - 1));
         let got = lines(&format!("{word}\n"));
+        let bytes: Vec<Vec<u8>> = got[0]
+            .iter()
+            .map(|w| text::to_bytes(w).into_owned())
+            .collect();
         assert_eq!(
-            got,
-            vec![vec![
-                format!("{}\u{fffd}", "a".repeat(MAX_WORD - 1)),
-                "\u{fffd}".to_string()
-            ]]
+            bytes,
+            vec![
+                word.as_bytes()[..MAX_WORD].to_vec(),
+                word.as_bytes()[MAX_WORD..].to_vec()
+            ]
         );
     }
 }

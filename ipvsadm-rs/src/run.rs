@@ -11,6 +11,7 @@ use crate::generate;
 use crate::kernel::{self, Kernel, Op};
 use crate::netns;
 use crate::restore_input::RestoreReader;
+use crate::text::{self, Restoring};
 use ipvs_rs::Batch;
 
 /// The C library's buffer for a stdout that is not a terminal.
@@ -27,9 +28,12 @@ pub fn run(mut args: Vec<String>) -> i32 {
     }
     let stdout = io::stdout();
     let mut out: Box<dyn Write> = if stdout.is_terminal() {
-        Box::new(stdout.lock())
+        Box::new(Restoring(stdout.lock()))
     } else {
-        Box::new(BufWriter::with_capacity(STDIO_BUFFER, stdout.lock()))
+        Box::new(BufWriter::with_capacity(
+            STDIO_BUFFER,
+            Restoring(stdout.lock()),
+        ))
     };
     let status = match run_with(args, &mut out) {
         Ok(status) => status,
@@ -56,7 +60,7 @@ fn report(e: &Error, out: &mut dyn Write) -> i32 {
             let _ = out.write_all(text.as_bytes());
         }
         Error::Listing(m) if m.is_empty() => {}
-        other => eprintln!("{other}"),
+        other => text::eprintln(&other.to_string()),
     }
     e.exit_code()
 }
@@ -72,10 +76,10 @@ fn run_with(args: Vec<String>, out: &mut dyn Write) -> Result<i32> {
     let k = kernel::init()?;
     if k.info.version.code() < 0x010104 {
         let v = k.info.version;
-        eprint!(
+        text::eprint(&format!(
             "Warning: IPVS version mismatch: \n  Kernel compiled with IPVS version {}.{}.{}\n  ipvsadm v1.31  requires minimum IPVS version 1.1.4\n\n",
             v.major, v.minor, v.patch
-        );
+        ));
     }
     if args.len() == 1 {
         let listed = cmdline::parse(&[args[0].clone(), "-L".into()])?;
@@ -92,7 +96,7 @@ fn run_with(args: Vec<String>, out: &mut dyn Write) -> Result<i32> {
 pub fn process(k: &Kernel, argv: &[String], out: &mut dyn Write) -> Result<i32> {
     let p = match cmdline::parse(argv)? {
         Outcome::ScanFailed(msg) => {
-            eprintln!("{msg}");
+            text::eprintln(&msg);
             return Ok(-1);
         }
         Outcome::Ready(p) => p,
@@ -230,7 +234,7 @@ impl<'k> Restore<'k> {
         let parsed = match parsed? {
             Outcome::Ready(p) => p,
             Outcome::ScanFailed(msg) => {
-                eprintln!("{msg}");
+                text::eprintln(&msg);
                 self.result = -1;
                 return Ok(());
             }
@@ -288,7 +292,7 @@ fn check_lines(program: &str, lines: &[Vec<String>]) -> Result<()> {
         }
         if let Some(problem) = check_line(program, words) {
             bad += 1;
-            eprintln!("line {}: {}", n + 1, problem.trim_end());
+            text::eprintln(&format!("line {}: {}", n + 1, problem.trim_end()));
         }
     }
     if bad > 0 {
