@@ -4,12 +4,27 @@
 mod support;
 
 use std::net::Ipv4Addr;
+use std::sync::Mutex;
 
 use ipvs_rs::{
     AddressFamily, Destination, Forwarding, Netmask, Scheduler, Service, ServiceFlags, ServiceKey,
     Timeouts, Tunnel, TunnelFlags,
 };
 use support::{handle, ipvsadm, v4, v6};
+
+/// The reference ipvsadm prints what the kernel's dump gives, and a service dump repeats or
+/// skips entries while another namespace writes (see kernel_dump_races.rs): these tests take
+/// turns, and each empties its table before its namespace goes away.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Flushes the test's table when it ends, also when an assertion fails.
+struct FlushOnDrop<'a>(&'a ipvs_rs::Handle);
+
+impl Drop for FlushOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.flush();
+    }
+}
 
 fn lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -19,7 +34,9 @@ fn lines(text: &str) -> Vec<String> {
 
 #[test]
 fn what_the_library_writes_ipvsadm_saves() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let ipvs = handle();
+    let _flush = FlushOnDrop(&ipvs);
     let tcp = ServiceKey::tcp(v4(192, 168, 0, 10), 80);
     let udp6 = ServiceKey::udp(v6(1), 53);
     let fwm = ServiceKey::fwmark(5, AddressFamily::Inet6);
@@ -97,7 +114,9 @@ fn what_the_library_writes_ipvsadm_saves() {
 
 #[test]
 fn what_ipvsadm_writes_the_library_reads() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let ipvs = handle();
+    let _flush = FlushOnDrop(&ipvs);
     for args in [
         "-A -t 192.168.0.10:80 -s wrr -p 600 -M 255.255.0.0",
         "-a -t 192.168.0.10:80 -r 192.168.0.3 -g -w 5 -x 100 -y 10",
