@@ -252,8 +252,9 @@ impl Handle {
     /// A dump can skip services when another namespace writes meanwhile (see [`Dump`]). This
     /// merges repeated dumps (by key, the newest copy winning) until the merge holds exactly as
     /// many services as the kernel counts in this namespace, the count unchanged throughout (up to
-    /// twenty dumps, waiting 1, 2, 3... ms between them; a count change starts the merge over). If this namespace's own table keeps
-    /// changing, the last dump is returned as it came. Against another namespace that writes
+    /// twenty dumps, waiting 1, 2, 3... ms between them; a count change starts the merge
+    /// over). If this namespace's own table keeps changing, the last dump is returned as it
+    /// came. Against another namespace that writes
     /// without pause the merge can still, rarely, miss a stretch of the table: it is best
     /// effort, where a single dump is not. [`Handle::services_iter`] streams one unchecked dump.
     pub fn services(&self) -> Result<Vec<Service>> {
