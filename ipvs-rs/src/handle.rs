@@ -1,4 +1,4 @@
-//! The handle: one netlink socket in one network namespace.
+//! The handle: its netlink sockets in one network namespace.
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -20,8 +20,9 @@ use crate::{
 /// Requests per `sendmsg` in [`Handle::apply`]; their acks must fit the receive buffer.
 const BATCH_CHUNK: usize = 256;
 
-/// A connection to IPVS: one generic-netlink socket, reused for every request, with the
-/// IPVS family id resolved once when it is opened.
+/// A connection to IPVS: generic-netlink sockets opened once and reused for every request
+/// (one for requests and destination dumps, one for service dumps, which want the kernel's
+/// largest datagrams), with the IPVS family id resolved once when it is opened.
 ///
 /// A handle is `Send` and `Sync`. Requests are serialized on an internal lock, so threads
 /// sharing a handle never see each other's replies; a thread that calls the handle while it

@@ -27,7 +27,8 @@
 //! ```
 //!
 //! # Design
-//! - A [`Handle`] owns one netlink socket and resolves the family id once.
+//! - A [`Handle`] opens its netlink sockets (one for requests, one for service dumps) once and
+//!   resolves the family id once.
 //! - Writes send the complete attribute set ipvsadm sends; [`Request::Raw`] and the [`wire`]
 //!   module can send anything else byte for byte.
 //! - [`Handle::apply`] sends a [`Batch`] many requests per `sendmsg` and attributes every
