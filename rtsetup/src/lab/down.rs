@@ -1,7 +1,8 @@
 //! `lab down`: undoes what the lab's record says `lab up` made, and nothing else.
 
-use crate::error::Result;
+use crate::error::{Error, Object, Place, Result};
 use crate::lab::ledger::{self, Ledger, Teardown};
+use crate::lab::state::STATE_ROOT;
 use crate::lab::Lab;
 
 impl Lab {
@@ -25,4 +26,27 @@ pub fn down(name: &str) -> Result<Option<Teardown>> {
         Some(ledger) => ledger.teardown().map(Some),
         None => Ok(None),
     }
+}
+
+/// The names of the labs that have a record under [`STATE_ROOT`], sorted.
+pub fn recorded() -> Result<Vec<String>> {
+    let entries = match std::fs::read_dir(STATE_ROOT) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::from_io(
+                "list",
+                Object::File(STATE_ROOT.into()),
+                Place::Filesystem,
+                e,
+            ))
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join(ledger::RECORD_FILE).exists())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names)
 }

@@ -59,7 +59,7 @@ use crate::rtnl::Rtnl;
 use crate::sysctl::{self, Key};
 
 /// The record's file in the lab's state directory.
-const RECORD_FILE: &str = "record.json";
+pub(crate) const RECORD_FILE: &str = "record.json";
 
 /// A namespace as an entry names it: by name (`None` for the namespace `lab up` ran in, where
 /// the bridges are) and by identity.
@@ -237,13 +237,21 @@ impl Ledger {
                 Err(e) => return Err(file_error("create", path, e)),
             }
         }
-        Ledger::lock(lab, dir)
+        let ledger = Ledger::lock(lab, dir)?;
+        // An empty record at once: a state directory always has one for `down` to find.
+        if !ledger.dir.join(RECORD_FILE).exists() {
+            ledger.save()?;
+        }
+        Ok(ledger)
     }
 
     /// The record of lab `lab`, if `lab up` left one.
     pub fn existing(lab: &str) -> Result<Option<Ledger>> {
         let dir = state_dir(lab)?;
         if !dir.join(RECORD_FILE).exists() {
+            // A directory a killed `up` made just before its first record: empty, or it
+            // would hold one. remove_dir removes only an empty directory.
+            let _ = fs::remove_dir(&dir);
             return Ok(None);
         }
         Ledger::lock(lab, dir).map(Some)

@@ -26,7 +26,7 @@ mod up;
 mod verify;
 
 pub use check::{check_real_server, Check};
-pub use down::down;
+pub use down::{down, recorded};
 pub use ledger::{Entry, Ledger, Teardown};
 pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
