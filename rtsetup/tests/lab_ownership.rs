@@ -368,3 +368,37 @@ fn the_record_undoes_its_changes_in_a_namespace_it_does_not_own() {
             .any(|r| r.destination.to_string() == "10.2.0.0/16"));
     });
 }
+
+#[test]
+fn down_from_another_namespace_than_up_removes_nothing() {
+    private_world(|| {
+        let empty = World::now();
+        up_to_ipvs(&["lab", "up", "--prefix", "w-"]);
+        let up = World::now();
+        let out = Command::new("unshare")
+            .args([
+                "--net",
+                "--",
+                world::RTSETUP,
+                "lab",
+                "down",
+                "--prefix",
+                "w-",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("another network namespace"),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(
+            World::now(),
+            up,
+            "a down in the wrong namespace removed something"
+        );
+        assert!(rtsetup(&["lab", "down", "--prefix", "w-"]).status.success());
+        assert_eq!(World::now(), empty);
+    });
+}

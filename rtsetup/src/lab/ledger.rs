@@ -148,6 +148,20 @@ pub enum Entry {
     },
 }
 
+impl Entry {
+    /// The namespace the object is in; `None` for a namespace itself.
+    pub fn netns(&self) -> Option<&NsRef> {
+        match self {
+            Entry::Netns { .. } => None,
+            Entry::Link { netns, .. }
+            | Entry::Address { netns, .. }
+            | Entry::Route { netns, .. }
+            | Entry::Sysctl { netns, .. }
+            | Entry::Process { netns, .. } => Some(netns),
+        }
+    }
+}
+
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -553,7 +567,26 @@ impl Ledger {
     ///
     /// Every entry is tried; entries that failed stay in the record for another try and
     /// the first error is returned. When all are done the state directory goes.
+    ///
+    /// It must run in the network namespace `up` ran in (where the bridges are): anywhere
+    /// else it is an error and nothing is removed, so the record keeps those objects.
     pub fn teardown(mut self) -> Result<Teardown> {
+        if let Some(root) = self.entries.iter().find_map(|e| match e.netns() {
+            Some(ns) if ns.name.is_none() => Some(ns.identity),
+            _ => None,
+        }) {
+            let here = Netns::current().identity()?;
+            if !here.same(&root) {
+                return Err(Error::Invalid {
+                    what: "namespace for lab down",
+                    reason: format!(
+                        "lab {} was brought up in another network namespace ({root}) than this \
+                         one ({here}); run lab down there. Nothing was removed",
+                        self.lab
+                    ),
+                });
+            }
+        }
         let mut done = Teardown::default();
         let mut kept = Vec::new();
         let mut first_error = None;
@@ -672,44 +705,26 @@ fn foreign_link(link: &Link, place: &Place) -> String {
     )
 }
 
-/// Where an entry's namespace is now.
-enum Located {
-    Here(Netns),
-    Elsewhere(Removal),
-}
-
-fn locate(ns: &NsRef) -> Result<Located> {
+/// The recorded namespace, if it is still there; `None` if it is gone or was replaced (the
+/// root namespace is checked before teardown starts), so what is in it is not the lab's.
+fn locate(ns: &NsRef) -> Result<Option<Netns>> {
     let netns = match &ns.name {
-        Some(name) if !Netns::exists(name) => return Ok(Located::Elsewhere(Removal::Missing)),
+        Some(name) if !Netns::exists(name) => return Ok(None),
         Some(name) => Netns::open(name)?,
         None => Netns::current(),
     };
-    let identity = netns.identity()?;
-    if identity.same(&ns.identity) {
-        return Ok(Located::Here(netns));
-    }
-    Ok(Located::Elsewhere(match &ns.name {
-        // The lab's namespace was replaced: what is in the new one is not the lab's.
-        Some(_) => Removal::Missing,
-        None => Removal::Different(format!(
-            "lab down runs in another network namespace ({identity}) than lab up did ({})",
-            ns.identity
-        )),
-    }))
+    Ok(netns.identity()?.same(&ns.identity).then_some(netns))
 }
 
 /// Removes one recorded object if it is still the recorded one.
 fn undo(entry: &Entry) -> Result<Removal> {
-    let netns = match entry {
-        Entry::Netns { name, identity } => return Netns::delete_if(name, identity),
-        Entry::Link { netns, .. }
-        | Entry::Address { netns, .. }
-        | Entry::Route { netns, .. }
-        | Entry::Sysctl { netns, .. }
-        | Entry::Process { netns, .. } => match locate(netns)? {
-            Located::Here(netns) => netns,
-            Located::Elsewhere(removal) => return Ok(removal),
+    let netns = match (entry, entry.netns()) {
+        (Entry::Netns { name, identity }, _) => return Netns::delete_if(name, identity),
+        (_, Some(ns)) => match locate(ns)? {
+            Some(netns) => netns,
+            None => return Ok(Removal::Missing),
         },
+        (_, None) => unreachable!("every other entry is in a namespace"),
     };
     match entry {
         Entry::Netns { .. } => unreachable!("handled above"),
