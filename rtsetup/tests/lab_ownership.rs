@@ -157,6 +157,8 @@ fn two_labs_under_two_prefixes_coexist_and_go_down_one_by_one() {
         let only_a = World::now();
         up_to_ipvs(&["lab", "up", "--prefix", "b-", "--real-servers", "2"]);
         assert_eq!(World::now().labs, ["a-dsr", "b-dsr"]);
+        let list = rtsetup(&["lab", "list"]);
+        assert_eq!(String::from_utf8_lossy(&list.stdout), "a-dsr\nb-dsr\n");
         assert!(rtsetup(&["lab", "down", "--lab", "b-dsr"]).status.success());
         assert_eq!(World::now(), only_a, "taking b down touched a");
         assert!(rtsetup(&["lab", "down", "--prefix", "a-"]).status.success());
@@ -228,6 +230,10 @@ fn up_killed_at_random_points_then_down_leaves_the_host_as_it_was() {
 fn a_user_without_privileges_gets_a_clear_error_and_nothing_is_created() {
     private_world(|| {
         populate_with_the_walkthrough_names();
+        // A copy any user may run, wherever the checkout is (/root is 0700 on many machines).
+        let exe = std::path::Path::new("/run/unprivileged/rtsetup");
+        std::fs::create_dir(exe.parent().unwrap()).unwrap();
+        std::fs::copy(world::RTSETUP, exe).unwrap();
         let before = World::now();
         for (args, says) in [
             (&["lab", "up", "--prefix", "u-"][..], "bring up lab u-dsr"),
@@ -235,7 +241,7 @@ fn a_user_without_privileges_gets_a_clear_error_and_nothing_is_created() {
         ] {
             let out = Command::new("setpriv")
                 .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-                .arg(world::RTSETUP)
+                .arg(exe)
                 .args(args)
                 .output()
                 .expect("run setpriv (util-linux)");
