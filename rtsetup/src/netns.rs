@@ -88,17 +88,6 @@ impl Netns {
             });
         }
         prepare_run_dir()?;
-        // A file left behind by an interrupted create is reused: it is only a mount point.
-        if let Err(e) = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o000)
-            .open(&path)
-        {
-            return Err(Error::from_io("create", object(), Place::Registry, e));
-        }
         let bound = std::thread::scope(|scope| {
             scope
                 .spawn(|| -> Result<()> {
@@ -106,6 +95,17 @@ impl Netns {
                         |e: io::Error| Error::from_io("create", object(), Place::Registry, e);
                     unshare(CloneFlags::CLONE_NEWNET).map_err(|e| fail(e.into()))?;
                     record(&NsIdentity::of_thread().map_err(fail)?)?;
+                    // The mount point comes after the record, so a caller killed in between
+                    // leaves no file it has not recorded. One left behind by an interrupted
+                    // create is reused: it is only a mount point.
+                    OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .mode(0o000)
+                        .open(&path)
+                        .map_err(fail)?;
                     // /proc/self would name the thread group leader, not this thread.
                     let own = format!("/proc/self/task/{}/ns/net", nix::unistd::gettid());
                     mount(
@@ -189,6 +189,8 @@ impl Netns {
 
     /// Deletes the named namespace only if it is the one `expected` identifies (the
     /// identity [`Netns::create_new`] reported or [`Netns::identity`] returned earlier).
+    /// An empty file of that name that is no namespace (the mount point of a create that
+    /// was interrupted before mounting) is removed as well.
     ///
     /// ```no_run
     /// use rtsetup::{Netns, Removal};
@@ -200,7 +202,13 @@ impl Netns {
     /// ```
     pub fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal> {
         validate_name(name)?;
-        if !is_namespace_file(&path_of(name)) {
+        let path = path_of(name);
+        if !is_namespace_file(&path) {
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                fs::remove_file(&path).map_err(|e| {
+                    Error::from_io("delete", Object::Netns(name.into()), Place::Registry, e)
+                })?;
+            }
             return Ok(Removal::Missing);
         }
         let found = Netns::named(name).identity()?;
