@@ -3,7 +3,8 @@
 //! The caller describes the services and destinations it wants ([`Table`]) and the part of the
 //! kernel's table it owns ([`Scope`]); [`reconcile`] reads the kernel's table, computes the
 //! minimal [`Plan`] of adds, edits and deletes, applies it in batches
-//! ([`Handle::apply`]) and returns a typed [`Report`].
+//! ([`Ipvs::apply`]) and returns a typed [`Report`]. It runs against any [`Ipvs`]: the
+//! kernel through a [`Handle`](crate::Handle), or an in-memory table in tests.
 //!
 //! ```no_run
 //! use ipvs_rs::reconcile::{self, Scope, Table};
@@ -48,7 +49,7 @@
 //! IPVS dumps resume by index and carry no consistency flag (the kernel never sets
 //! `NLM_F_DUMP_INTR`): a dump that races with another writer (in any namespace: the kernel's
 //! service table is shared by all of them) can miss entries or show some twice.
-//! [`Table::read`] uses [`Handle::services`], which checks the service list against the
+//! [`Table::read`] uses [`Ipvs::services`] (on a [`Handle`](crate::Handle)), which checks the service list against the
 //! kernel's count, but a writer in this namespace can still change things between the read and
 //! the apply. A missed or stale entry only makes the plan try an add or edit the kernel refuses
 //! or repeats, which the report attributes; a delete, though, must not rest on one read. So every delete is re-verified
@@ -72,26 +73,26 @@ pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
 
-use crate::{Batch, Handle, Result};
+use crate::{Batch, Ipvs, Result};
 
 /// Makes the kernel's table match `desired` within `scope`, and reports what changed.
 ///
 /// It reads the kernel's table ([`Table::read`]), computes the [`Plan`], then [`apply`]s it.
 /// An `Err` means the first read failed and nothing was changed; errors of single changes
 /// are in the report.
-pub fn reconcile(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Report> {
+pub fn reconcile<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Result<Report> {
     Ok(apply(handle, plan(handle, desired, scope)?))
 }
 
 /// The plan [`reconcile`] would apply now, without applying it (a dry run).
-pub fn plan(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Plan> {
+pub fn plan<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Result<Plan> {
     let current = Table::read(handle, scope, desired)?;
     Ok(Plan::compute(&current, desired, scope))
 }
 
 /// Re-verifies the plan's deletes, then sends its changes in batches and reports the outcome
 /// of each.
-pub fn apply(handle: &Handle, plan: Plan) -> Report {
+pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
     let mut report = Report::default();
     let changes = verify::reverify(handle, plan.into_changes(), &mut report);
     let mut batch = Batch::new();

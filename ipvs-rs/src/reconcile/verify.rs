@@ -3,14 +3,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Change, DestinationId, Report};
-use crate::{Error, Handle, ServiceKey};
+use crate::{Error, Ipvs, ServiceKey};
 
 /// Keeps the changes that are not deletes, and the deletes whose object a fresh read still
 /// shows; the others go to the report as vanished or failed.
 ///
 /// A service is re-read with a GET; the destinations of a service are dumped again, once per
 /// service however many of them are deleted.
-pub(crate) fn reverify(handle: &Handle, changes: Vec<Change>, report: &mut Report) -> Vec<Change> {
+pub(crate) fn reverify<I: Ipvs + ?Sized>(
+    handle: &I,
+    changes: Vec<Change>,
+    report: &mut Report,
+) -> Vec<Change> {
     let mut fresh: BTreeMap<ServiceKey, BTreeSet<DestinationId>> = BTreeMap::new();
     let mut kept = Vec::with_capacity(changes.len());
     for change in changes {
