@@ -4,10 +4,13 @@
 //! would ignore SIGPIPE: like ipvsadm it dies quietly of SIGPIPE when its reader goes away
 //! (`| head`), and gets EPIPE (reported, see `stdout`) when its parent made it ignore SIGPIPE.
 
-#![no_main]
+// The test harness brings its own `main`.
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int, CStr};
 
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let args = (0..usize::try_from(argc).unwrap_or(0))
