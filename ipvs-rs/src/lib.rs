@@ -28,7 +28,7 @@
 //!
 //! # Design
 //! - A [`Handle`] opens its netlink sockets (one for requests, one for service dumps) once and
-//!   resolves the family id once.
+//!   resolves the family id once; short of file descriptors, it makes do with one.
 //! - Writes send the complete attribute set ipvsadm sends; [`Request::Raw`] and the [`wire`]
 //!   module can send anything else byte for byte.
 //! - [`Handle::apply`] sends a [`Batch`] many requests per `sendmsg` and attributes every

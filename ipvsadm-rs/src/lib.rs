@@ -36,5 +36,7 @@ pub mod popt;
 pub mod resolve;
 pub mod restore_input;
 pub mod run;
+pub mod signals;
 pub mod sort;
+pub mod stdout;
 pub mod text;

@@ -62,13 +62,17 @@
 //! request does not undo the others. Each failure is reported with its own error in
 //! [`Report::failures`]; running the reconcile again retries what is still different.
 
+mod change;
 mod plan;
+mod policy;
 mod report;
 mod scope;
 mod table;
 mod verify;
 
-pub use plan::{Change, Plan};
+pub use change::Change;
+pub use plan::Plan;
+pub use policy::{Policy, Removal};
 pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
@@ -81,20 +85,45 @@ use crate::{Batch, Ipvs, Result};
 /// An `Err` means the first read failed and nothing was changed; errors of single changes
 /// are in the report.
 pub fn reconcile<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Result<Report> {
-    Ok(apply(handle, plan(handle, desired, scope)?))
+    reconcile_with(handle, desired, scope, &Policy::default())
+}
+
+/// [`reconcile`] with a [`Policy`]: drain instead of delete, cap the deletes of a run.
+///
+/// To filter or veto single changes, split it: [`plan_with`], edit the [`Plan`], [`apply`].
+pub fn reconcile_with<I: Ipvs + ?Sized>(
+    handle: &I,
+    desired: &Table,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Report> {
+    Ok(apply(handle, plan_with(handle, desired, scope, policy)?))
 }
 
 /// The plan [`reconcile`] would apply now, without applying it (a dry run).
 pub fn plan<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Result<Plan> {
+    plan_with(handle, desired, scope, &Policy::default())
+}
+
+/// The plan [`reconcile_with`] would apply now, to inspect or edit before [`apply`].
+pub fn plan_with<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope, policy: &Policy) -> Result<Plan> {
     let current = Table::read(handle, scope, desired)?;
-    Ok(Plan::compute(&current, desired, scope))
+    Ok(Plan::compute_with(&current, desired, scope, policy))
 }
 
 /// Re-verifies the plan's deletes, then sends its changes in batches and reports the outcome
 /// of each.
 pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
-    let mut report = Report::default();
-    let changes = verify::reverify(handle, plan.into_changes(), &mut report);
+    let mut report = Report {
+        draining: plan
+            .draining()
+            .iter()
+            .map(|(key, d)| (*key, DestinationId::of(d)))
+            .collect(),
+        ..Report::default()
+    };
+    let removal = plan.removal();
+    let changes = verify::reverify(handle, plan.into_changes(), removal, &mut report);
     let mut batch = Batch::new();
     for change in &changes {
         change.push_to(&mut batch);
