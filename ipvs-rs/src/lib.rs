@@ -49,6 +49,7 @@ mod netns;
 pub mod reconcile;
 mod request;
 mod socket;
+mod whole_table;
 pub mod wire;
 
 pub use batch::Batch;
@@ -58,4 +59,5 @@ pub use handle::Handle;
 pub use model::*;
 pub use module::load_module;
 pub use netns::Netns;
+pub use whole_table::WithDestinations;
 pub use request::Request;

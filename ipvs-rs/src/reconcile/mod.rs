@@ -61,12 +61,14 @@
 //! request does not undo the others. Each failure is reported with its own error in
 //! [`Report::failures`]; running the reconcile again retries what is still different.
 
+mod cache;
 mod plan;
 mod report;
 mod scope;
 mod table;
 mod verify;
 
+pub use cache::{Reconciler, Resync, SyncReport};
 pub use plan::{Change, Plan};
 pub use report::{Failure, Report};
 pub use scope::Scope;
@@ -94,15 +96,40 @@ pub fn plan(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Plan> {
 pub fn apply(handle: &Handle, plan: Plan) -> Report {
     let mut report = Report::default();
     let changes = verify::reverify(handle, plan.into_changes(), &mut report);
+    send(handle, changes, &mut report, &mut |_| {});
+    report
+}
+
+/// Makes the kernel's whole table equal to `rules` (a parsed rule set, such as an
+/// `ipvsadm -S` save): a [`reconcile`] with [`Scope::all`], so services not in `rules` are
+/// deleted, and nothing is flushed.
+///
+/// Unlike `ipvsadm -C` followed by `ipvsadm -R`, a service in both the old and the new table
+/// stays in the kernel throughout, with its unchanged destinations, and no destination passes
+/// through the kernel's destination trash unless it is really removed.
+pub fn replace(handle: &Handle, rules: &Table) -> Result<Report> {
+    reconcile(handle, rules, &Scope::all())
+}
+
+/// Sends `changes` in batches, records each outcome in `report`, and calls `applied` with
+/// every change the kernel accepted.
+pub(crate) fn send(
+    handle: &Handle,
+    changes: Vec<Change>,
+    report: &mut Report,
+    applied: &mut dyn FnMut(&Change),
+) {
     let mut batch = Batch::new();
     for change in &changes {
         change.push_to(&mut batch);
     }
     for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
         match result {
-            Ok(()) => report.record(change),
+            Ok(()) => {
+                applied(&change);
+                report.record(change);
+            }
             Err(error) => report.fail(change, error),
         }
     }
-    report
 }
