@@ -59,5 +59,5 @@ pub use handle::Handle;
 pub use model::*;
 pub use module::load_module;
 pub use netns::Netns;
-pub use whole_table::WithDestinations;
 pub use request::Request;
+pub use whole_table::WithDestinations;

@@ -147,7 +147,9 @@ impl Reconciler {
     /// An `Err` means a read failed (the whole-table read, or the re-read of a service before
     /// its update or delete): nothing was sent, and the next sync reads the whole table.
     pub fn sync(&mut self, handle: &Handle, desired: &Table) -> Result<SyncReport> {
-        let reason = self.resync.or_else(|| self.period_passed().then_some(Resync::Period));
+        let reason = self
+            .resync
+            .or_else(|| self.period_passed().then_some(Resync::Period));
         let mut out = SyncReport {
             resync: reason,
             ..SyncReport::default()
@@ -207,7 +209,11 @@ impl Reconciler {
         self.resync = None;
         self.last_read = Some(started);
         let plan = Plan::compute(&self.cache, desired, &self.scope);
-        Ok(verify::reverify(handle, plan.into_changes(), &mut out.report))
+        Ok(verify::reverify(
+            handle,
+            plan.into_changes(),
+            &mut out.report,
+        ))
     }
 
     /// Plans against the cache, then re-reads the services whose updates or deletes the plan
