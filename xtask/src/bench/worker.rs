@@ -165,7 +165,7 @@ fn sync(ipvs: &Handle, services: u32) -> Result<()> {
         &format!("{drifted} objects drifted, the resync found {found} and repaired {repaired}"),
     )?;
     println!(
-        "{full:.3} | {first:.3} | {cached:.3} | {:.1}x | {idle:.3} | {resync:.3} | {found} of          {drifted} | {repaired}",
+        "{full:.3} | {first:.3} | {cached:.3} | {:.1}x | {idle:.3} | {resync:.3} | {found} of {drifted} | {repaired}",
         full / cached
     );
     Ok(())
