@@ -2,7 +2,7 @@
 
 use crate::{
     Batch, Daemon, DaemonState, Destination, Handle, Info, Request, Result, Service, ServiceKey,
-    Timeouts,
+    Timeouts, WithDestinations,
 };
 
 /// What can be done with an IPVS table: implemented by [`Handle`] (the kernel) and by
@@ -54,6 +54,17 @@ pub trait Ipvs {
 
     /// The running sync daemons.
     fn daemons(&self) -> Result<Vec<Daemon>>;
+
+    /// Every service with its destinations, streamed (see [`Handle::table`]).
+    fn table(&self) -> Result<WithDestinations<'_, Self>> {
+        Ok(WithDestinations::new(self, self.services()?))
+    }
+
+    /// These services, each with its destinations as the iterator reaches it (see
+    /// [`Handle::with_destinations`]).
+    fn with_destinations(&self, services: Vec<Service>) -> WithDestinations<'_, Self> {
+        WithDestinations::new(self, services)
+    }
 
     /// The number of services.
     fn service_count(&self) -> Result<u32> {

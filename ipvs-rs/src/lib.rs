@@ -50,6 +50,7 @@ mod netns;
 pub mod reconcile;
 mod request;
 mod socket;
+mod whole_table;
 pub mod wire;
 
 pub use batch::Batch;
@@ -61,3 +62,4 @@ pub use model::*;
 pub use module::load_module;
 pub use netns::Netns;
 pub use request::Request;
+pub use whole_table::WithDestinations;

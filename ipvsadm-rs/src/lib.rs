@@ -33,6 +33,7 @@ pub mod netns;
 pub mod numbers;
 pub mod options;
 pub mod popt;
+pub mod replace;
 pub mod resolve;
 pub mod restore_input;
 pub mod run;

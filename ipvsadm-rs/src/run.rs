@@ -176,6 +176,9 @@ impl Pending {
 
 fn restore(k: &Kernel, argv: &[String], p: &Parsed, out: &mut dyn Write) -> Result<i32> {
     let program = argv[0].as_str();
+    if p.has(opt::REPLACE) {
+        return crate::replace::run(k, program, &read_all_lines(), out);
+    }
     signals::install();
     let mut restore = Restore::new(k, program);
     if p.has(opt::CHECK) {
@@ -314,7 +317,7 @@ pub fn check_line(program: &str, words: &[String]) -> Option<String> {
 }
 
 /// `-R --check`: every bad line is named on stderr; any bad line fails the whole input.
-fn check_lines(program: &str, lines: &[Vec<String>]) -> Result<()> {
+pub fn check_lines(program: &str, lines: &[Vec<String>]) -> Result<()> {
     let mut bad = 0;
     for (n, words) in lines.iter().enumerate() {
         if words.is_empty() {

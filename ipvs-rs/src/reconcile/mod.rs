@@ -62,6 +62,7 @@
 //! request does not undo the others. Each failure is reported with its own error in
 //! [`Report::failures`]; running the reconcile again retries what is still different.
 
+mod cache;
 mod change;
 mod plan;
 mod policy;
@@ -70,6 +71,7 @@ mod scope;
 mod table;
 mod verify;
 
+pub use cache::{Reconciler, Resync, SyncReport};
 pub use change::Change;
 pub use plan::Plan;
 pub use policy::{Policy, Removal};
@@ -106,7 +108,12 @@ pub fn plan<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Res
 }
 
 /// The plan [`reconcile_with`] would apply now, to inspect or edit before [`apply`].
-pub fn plan_with<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope, policy: &Policy) -> Result<Plan> {
+pub fn plan_with<I: Ipvs + ?Sized>(
+    handle: &I,
+    desired: &Table,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Plan> {
     let current = Table::read(handle, scope, desired)?;
     Ok(Plan::compute_with(&current, desired, scope, policy))
 }
@@ -124,15 +131,39 @@ pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
     };
     let removal = plan.removal();
     let changes = verify::reverify(handle, plan.into_changes(), removal, &mut report);
+    send(handle, changes, &mut report, &mut |_| {});
+    report
+}
+/// Makes the kernel's whole table equal to `rules` (a parsed rule set, such as an
+/// `ipvsadm -S` save): a [`reconcile`] with [`Scope::all`], so services not in `rules` are
+/// deleted, and nothing is flushed.
+///
+/// Unlike `ipvsadm -C` followed by `ipvsadm -R`, a service in both the old and the new table
+/// stays in the kernel throughout, with its unchanged destinations, and no destination passes
+/// through the kernel's destination trash unless it is really removed.
+pub fn replace<I: Ipvs + ?Sized>(handle: &I, rules: &Table) -> Result<Report> {
+    reconcile(handle, rules, &Scope::all())
+}
+
+/// Sends `changes` in batches, records each outcome in `report`, and calls `applied` with
+/// every change the kernel accepted.
+pub(crate) fn send<I: Ipvs + ?Sized>(
+    handle: &I,
+    changes: Vec<Change>,
+    report: &mut Report,
+    applied: &mut dyn FnMut(&Change),
+) {
     let mut batch = Batch::new();
     for change in &changes {
         change.push_to(&mut batch);
     }
     for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
         match result {
-            Ok(()) => report.record(change),
+            Ok(()) => {
+                applied(&change);
+                report.record(change);
+            }
             Err(error) => report.fail(change, error),
         }
     }
-    report
 }

@@ -184,7 +184,7 @@ impl Table {
 
     /// Reads the kernel's services that are in `scope` or in `desired`, with their
     /// destinations: the services checked complete ([`Ipvs::services`]), then one destination
-    /// dump per service kept.
+    /// dump per service kept ([`Ipvs::with_destinations`]).
     ///
     /// Services outside both are dropped and their destinations never read. Writers in this
     /// namespace can still change entries meanwhile; [`reconcile`](super::reconcile)
@@ -195,12 +195,7 @@ impl Table {
             .into_iter()
             .filter(|s| desired.contains(&s.key) || scope.contains(&s.key))
             .collect();
-        let mut table = Table::new();
-        for service in services {
-            let destinations = handle.destinations(&service.key)?;
-            table.insert(service, destinations);
-        }
-        Ok(table)
+        handle.with_destinations(services).collect()
     }
 }
 
