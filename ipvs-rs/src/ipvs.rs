@@ -56,13 +56,19 @@ pub trait Ipvs {
     fn daemons(&self) -> Result<Vec<Daemon>>;
 
     /// Every service with its destinations, streamed (see [`Handle::table`]).
-    fn table(&self) -> Result<WithDestinations<'_, Self>> {
+    fn table(&self) -> Result<WithDestinations<'_, Self>>
+    where
+        Self: Sized,
+    {
         Ok(WithDestinations::new(self, self.services()?))
     }
 
     /// These services, each with its destinations as the iterator reaches it (see
     /// [`Handle::with_destinations`]).
-    fn with_destinations(&self, services: Vec<Service>) -> WithDestinations<'_, Self> {
+    fn with_destinations(&self, services: Vec<Service>) -> WithDestinations<'_, Self>
+    where
+        Self: Sized,
+    {
         WithDestinations::new(self, services)
     }
 

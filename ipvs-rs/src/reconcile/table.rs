@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::Scope;
-use crate::{Destination, Ipvs, Result, Service, ServiceKey};
+use crate::{Destination, Ipvs, Result, Service, ServiceKey, WithDestinations};
 
 /// What identifies a destination within its service: its address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -184,7 +184,7 @@ impl Table {
 
     /// Reads the kernel's services that are in `scope` or in `desired`, with their
     /// destinations: the services checked complete ([`Ipvs::services`]), then one destination
-    /// dump per service kept ([`Ipvs::with_destinations`]).
+    /// dump per service kept ([`WithDestinations`]).
     ///
     /// Services outside both are dropped and their destinations never read. Writers in this
     /// namespace can still change entries meanwhile; [`reconcile`](super::reconcile)
@@ -195,7 +195,7 @@ impl Table {
             .into_iter()
             .filter(|s| desired.contains(&s.key) || scope.contains(&s.key))
             .collect();
-        handle.with_destinations(services).collect()
+        WithDestinations::new(handle, services).collect()
     }
 }
 
