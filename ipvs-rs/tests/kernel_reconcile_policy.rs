@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ipvs_rs::reconcile::{self, Change, DestinationId, Policy, Removal, Scope, Table};
+use ipvs_rs::reconcile::{self, Change, DestinationId, Plan, Policy, Removal, Scope, Table};
 use ipvs_rs::{Destination, Error, Forwarding, Handle, Scheduler, Service, ServiceKey};
 
 fn handle() -> Handle {
@@ -144,6 +144,32 @@ fn drain_keeps_a_busy_real_server_until_its_connections_end() {
         assert_eq!(report.draining, [(key, DestinationId::of(&old))]);
         echo(&mut conn, &mut served);
     }
+
+    // A plan made from a stale read that shows the server idle: the delete is re-verified
+    // against the kernel, which still counts the connection, and is not sent.
+    let mut stale = Table::read(&ipvs, &scope, &desired).unwrap();
+    let mut idle_old = ipvs
+        .destinations(&key)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.port == 8081)
+        .unwrap();
+    assert!(
+        idle_old.active_conns + idle_old.inactive_conns > 0,
+        "{idle_old:?}"
+    );
+    idle_old.active_conns = 0;
+    idle_old.inactive_conns = 0;
+    assert!(stale.insert_destination(&key, idle_old.clone()));
+    let plan = Plan::compute_with(&stale, &desired, &scope, &drain);
+    assert_eq!(
+        plan.changes(),
+        [Change::DeleteDestination(key, idle_old.clone())]
+    );
+    let report = reconcile::apply(&ipvs, plan);
+    assert_eq!(report.deferred, [Change::DeleteDestination(key, idle_old)]);
+    assert_eq!(report.applied(), 0, "{report:?}");
+    echo(&mut conn, &mut served);
 
     // Once the connection is gone and the kernel has expired it, the next run deletes it.
     reset(conn);
