@@ -48,6 +48,8 @@ mod module;
 mod netns;
 pub mod reconcile;
 mod request;
+#[cfg(feature = "serde")]
+mod serde_support;
 mod socket;
 pub mod wire;
 

@@ -235,15 +235,15 @@ fn each_error_is_attributed_to_its_change_and_the_rest_is_applied() {
         failures,
         [
             (
-                "add service TCP 10.0.0.1:80".to_string(),
+                "add service tcp:10.0.0.1:80".to_string(),
                 Some(libc::ENOENT)
             ),
             (
-                "add destination 192.168.1.1:80 to TCP 10.0.0.1:80".to_string(),
+                "add destination 192.168.1.1:80 to tcp:10.0.0.1:80".to_string(),
                 Some(libc::ESRCH)
             ),
             (
-                "add destination 192.168.1.2:80 to TCP 10.0.0.2:80".to_string(),
+                "add destination 192.168.1.2:80 to tcp:10.0.0.2:80".to_string(),
                 Some(libc::ERANGE)
             ),
         ]
@@ -274,9 +274,9 @@ fn deletes_are_re_verified_and_never_sent_for_what_is_already_gone() {
     assert_eq!(
         deletes,
         [
-            "delete destination 192.168.1.1:80 of TCP 10.0.0.1:80",
-            "delete service TCP 10.0.0.2:80",
-            "delete service FWM 150 (inet)",
+            "delete destination 192.168.1.1:80 of tcp:10.0.0.1:80",
+            "delete service tcp:10.0.0.2:80",
+            "delete service fwmark:150",
         ]
     );
 
@@ -294,8 +294,8 @@ fn deletes_are_re_verified_and_never_sent_for_what_is_already_gone() {
     assert_eq!(
         vanished,
         [
-            "delete destination 192.168.1.1:80 of TCP 10.0.0.1:80",
-            "delete service TCP 10.0.0.2:80",
+            "delete destination 192.168.1.1:80 of tcp:10.0.0.1:80",
+            "delete service tcp:10.0.0.2:80",
         ]
     );
 }

@@ -1,6 +1,6 @@
 //! Real servers (destinations) of a virtual service.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::{AddressFamily, Forwarding, Stats};
 
@@ -57,6 +57,21 @@ impl Destination {
         }
     }
 
+    /// The real server's address.
+    pub fn address(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The real server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The real server's address and port.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.addr, self.port)
+    }
+
     /// Sets the forwarding method.
     pub fn with_forwarding(mut self, forwarding: Forwarding) -> Self {
         self.forwarding = forwarding;
@@ -74,5 +89,12 @@ impl Destination {
         self.upper_threshold = upper;
         self.lower_threshold = lower;
         self
+    }
+}
+
+impl From<SocketAddr> for Destination {
+    /// [`Destination::new`] on the address and port.
+    fn from(addr: SocketAddr) -> Self {
+        Destination::new(addr.ip(), addr.port())
     }
 }
