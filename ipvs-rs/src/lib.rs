@@ -51,6 +51,7 @@ mod request;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod socket;
+mod validation;
 pub mod wire;
 
 pub use batch::Batch;
@@ -61,3 +62,4 @@ pub use model::*;
 pub use module::load_module;
 pub use netns::Netns;
 pub use request::Request;
+pub use validation::{InvalidRequest, Violation, PE_NAME_MAX, SCHEDULER_NAME_MAX};

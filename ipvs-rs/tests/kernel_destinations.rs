@@ -100,12 +100,16 @@ fn mixed_family_tunnel_destinations() {
     ipvs.add_destination(&v4_key, &to_v6).unwrap();
     assert_eq!(ipvs.destinations(&v6_key).unwrap(), vec![to_v4]);
     assert_eq!(ipvs.destinations(&v4_key).unwrap(), vec![to_v6]);
-    // Only tunnels may cross families.
+    // Only tunnels may cross families (kernel_validation shows the kernel's EINVAL).
     let routed = Destination::new(v4(10, 9, 0, 2), 80);
-    assert!(matches!(
-        ipvs.add_destination(&v6_key, &routed),
-        Err(Error::InvalidArgument { .. })
-    ));
+    let refused = ipvs.add_destination(&v6_key, &routed).unwrap_err();
+    assert!(
+        matches!(
+            refused.invalid().map(|i| &i.violation),
+            Some(ipvs_rs::Violation::MixedFamily { .. })
+        ),
+        "{refused:?}"
+    );
 }
 
 #[test]
@@ -145,12 +149,12 @@ fn destination_errors_are_typed() {
         Err(e) => assert_eq!(e.errno(), Some(libc::ERANGE), "{e}"),
         Ok(()) => panic!("lower threshold above upper accepted"),
     }
-    // Linux 6.1 takes thresholds up to i32::MAX only.
+    // Linux 6.1 takes thresholds up to i32::MAX only (EINVAL, as the error's errno says).
     let huge = other.clone().with_thresholds(i32::MAX as u32 + 1, 0);
-    assert!(matches!(
-        ipvs.add_destination(&key, &huge),
-        Err(Error::InvalidArgument { .. })
-    ));
+    match ipvs.add_destination(&key, &huge) {
+        Err(e @ Error::Invalid(_)) => assert_eq!(e.errno(), Some(libc::EINVAL), "{e}"),
+        other => panic!("unexpected {other:?}"),
+    }
     let gue_without_port = Tunnel {
         kind: TunnelType::Gue,
         port: None,

@@ -113,6 +113,9 @@ pub struct Kernel {
 
 fn open() -> std::result::Result<Kernel, ipvs_rs::Error> {
     let handle = Handle::new()?;
+    // ipvsadm leaves every refusal past its own checks to the kernel, and so must its clone:
+    // its messages and their order are the kernel's.
+    handle.set_validation(false);
     let info = handle.info()?;
     Ok(Kernel { handle, info })
 }
