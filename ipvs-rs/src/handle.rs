@@ -94,6 +94,26 @@ impl Handle {
         Handle::from_sockets(netns.open_sockets()?)
     }
 
+    /// Opens a handle in `netns`, loading the `ip_vs` module first when the kernel has no IPVS
+    /// (as ipvsadm does), then opening again: the "not available, load, reopen" dance in one
+    /// call. Loading needs root; its failure is [`Error::ModuleLoad`].
+    ///
+    /// ```no_run
+    /// use ipvs_rs::{Handle, Netns};
+    /// let ipvs = Handle::open_or_load(&Netns::Current)?;
+    /// println!("IPVS {}", ipvs.info()?.version);
+    /// # Ok::<(), ipvs_rs::Error>(())
+    /// ```
+    pub fn open_or_load(netns: &Netns) -> Result<Self> {
+        match Handle::open_in_netns(netns) {
+            Err(Error::NotAvailable) => {
+                crate::load_module()?;
+                Handle::open_in_netns(netns)
+            }
+            other => other,
+        }
+    }
+
     fn from_sockets(sockets: Sockets) -> Result<Self> {
         Ok(Handle {
             conn: Mutex::new(Conn::new(sockets, Some(DEFAULT_TIMEOUT))?),

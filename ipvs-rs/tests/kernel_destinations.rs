@@ -185,7 +185,7 @@ fn destination_dumps_span_many_datagrams() {
     let mut batch = ipvs_rs::Batch::new();
     let written: Vec<Destination> = (1..=300u16)
         .map(|i| {
-            Destination::new(v6(0x1000 + i), 8443)
+            Destination::new(v6(0x1000 + i), 443)
                 .with_weight(i32::from(i))
                 .with_thresholds(u32::from(i) * 10, u32::from(i))
         })

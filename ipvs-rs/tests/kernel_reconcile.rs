@@ -100,7 +100,8 @@ fn seed(ipvs: &Handle) -> ServiceKey {
     ipvs.add_service(&Service::new(ServiceKey::fwmark(150, AddressFamily::Inet)))
         .unwrap();
     ipvs.add_service(&Service::new(foreign)).unwrap();
-    ipvs.add_destination(&foreign, &real(9)).unwrap();
+    let foreign_real = Destination::new(Ipv4Addr::new(192, 168, 1, 9), 443);
+    ipvs.add_destination(&foreign, &foreign_real).unwrap();
     foreign
 }
 

@@ -72,7 +72,7 @@ pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
 
-use crate::{Batch, Handle, Result};
+use crate::{Batch, Error, Handle, Result};
 
 /// Makes the kernel's table match `desired` within `scope`, and reports what changed.
 ///
@@ -94,11 +94,18 @@ pub fn plan(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Plan> {
 pub fn apply(handle: &Handle, plan: Plan) -> Report {
     let mut report = Report::default();
     let changes = verify::reverify(handle, plan.into_changes(), &mut report);
+    // An invalid change fails alone, in its place in the report; the others are sent.
+    let checks: Vec<_> = changes.iter().map(Change::validate).collect();
     let mut batch = Batch::new();
-    for change in &changes {
+    for (change, _) in changes.iter().zip(&checks).filter(|(_, c)| c.is_ok()) {
         change.push_to(&mut batch);
     }
-    for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
+    let mut sent = handle.apply(&batch).into_iter();
+    for (change, check) in changes.into_iter().zip(checks) {
+        let result = match check {
+            Ok(()) => sent.next().unwrap_or(Err(Error::Timeout)),
+            Err(invalid) => Err(Error::Invalid(Box::new(invalid))),
+        };
         match result {
             Ok(()) => report.record(change),
             Err(error) => report.fail(change, error),

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 pub use violation::{Violation, PE_NAME_MAX, SCHEDULER_NAME_MAX};
 
+use crate::reconcile::Change;
 use crate::{
     AddressFamily, Destination, Forwarding, Netmask, Protocol, Request, Service, ServiceFlags,
     ServiceKey,
@@ -218,6 +219,17 @@ impl Request {
             Request::AddService(s) | Request::UpdateService(s) => s.validate(),
             Request::AddDestination(k, d) | Request::UpdateDestination(k, d) => d.validate(k),
             _ => Ok(()),
+        }
+    }
+}
+
+impl Change {
+    /// Checks the request this change sends, as [`Request::validate`] does.
+    pub(crate) fn validate(&self) -> Result<(), InvalidRequest> {
+        match self {
+            Change::AddService(s) | Change::UpdateService(s) => s.validate(),
+            Change::AddDestination(k, d) | Change::UpdateDestination(k, d) => d.validate(k),
+            Change::DeleteService(_) | Change::DeleteDestination(..) => Ok(()),
         }
     }
 }
