@@ -206,7 +206,7 @@ impl Handle {
     /// answer.
     pub fn execute(&self, request: &Request) -> Result<()> {
         self.check(request)?;
-        self.transact(request.to_message(), request.names())
+        self.transact(request.message(), request.names())
             .map(drop)
     }
 
@@ -273,7 +273,7 @@ impl Handle {
                             results[base + i] = Some(match errno {
                                 0 => Ok(()),
                                 errno => Err(Error::from_kernel(
-                                    request.to_message().cmd,
+                                    request.command(),
                                     errno,
                                     message,
                                     request.names(),

@@ -1,3 +1,4 @@
+#![cfg(feature = "wire")]
 //! Golden bytes captured from a real 6.1 kernel and the reference ipvsadm 1.31
 //! (`tests/fixtures/*.hex`, made by `tests/fixtures/capture.sh`).
 //!

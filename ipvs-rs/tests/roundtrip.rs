@@ -1,3 +1,4 @@
+#![cfg(feature = "wire")]
 //! Property tests: decode(encode(x)) == x for every attribute set and model type.
 
 use std::net::{Ipv4Addr, Ipv6Addr};

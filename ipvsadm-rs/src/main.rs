@@ -7,7 +7,7 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     use std::os::unix::ffi::OsStrExt;
     let args = std::env::args_os()
-        .map(|a| ipvsadm_rs::text::from_bytes(a.as_bytes()).into_owned())
+        .map(|a| ipvsadm_rs::from_bytes(a.as_bytes()).into_owned())
         .collect();
-    std::process::exit(ipvsadm_rs::run::run(args));
+    std::process::exit(ipvsadm_rs::run(args));
 }

@@ -73,18 +73,21 @@ impl Destination {
     }
 
     /// Sets the forwarding method.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_forwarding(mut self, forwarding: Forwarding) -> Self {
         self.forwarding = forwarding;
         self
     }
 
     /// Sets the weight.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_weight(mut self, weight: i32) -> Self {
         self.weight = weight;
         self
     }
 
     /// Sets the upper and lower connection thresholds (0: none).
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_thresholds(mut self, upper: u32, lower: u32) -> Self {
         self.upper_threshold = upper;
         self.lower_threshold = lower;
