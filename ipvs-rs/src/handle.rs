@@ -206,8 +206,7 @@ impl Handle {
     /// answer.
     pub fn execute(&self, request: &Request) -> Result<()> {
         self.check(request)?;
-        self.transact(request.message(), request.names())
-            .map(drop)
+        self.transact(request.message(), request.names()).map(drop)
     }
 
     /// Sends every request of `batch`, many per `sendmsg`, and returns one result per request,

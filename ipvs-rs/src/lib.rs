@@ -66,9 +66,9 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use model::*;
 pub use module::load_module;
-pub use netns::Netns;
-pub use request::Request;
-pub use wire::IpvsCmd;
 #[cfg(feature = "wire")]
 pub use netlink_packet_core;
+pub use netns::Netns;
+pub use request::Request;
 pub use validation::{InvalidRequest, Violation, PE_NAME_MAX, SCHEDULER_NAME_MAX};
+pub use wire::IpvsCmd;

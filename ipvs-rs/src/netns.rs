@@ -13,6 +13,7 @@ use crate::{Error, Result};
 /// rtsetup's namespaces convert to it (`ipvs_rs::Netns::from(&rtsetup_netns)`), so one type
 /// names a namespace across the project's crates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Netns {
     /// The namespace of the calling thread.
     Current,

@@ -22,19 +22,10 @@ fn every_forwarding_method_and_tunnel() {
     let tunnels = [
         Tunnel::ipip(),
         Tunnel::gue(6080),
-        Tunnel {
-            flags: TunnelFlags::CSUM,
-            ..Tunnel::gue(6081)
-        },
-        Tunnel {
-            flags: TunnelFlags::REMCSUM,
-            ..Tunnel::gue(6082)
-        },
+        Tunnel::gue(6081).with_flags(TunnelFlags::CSUM),
+        Tunnel::gue(6082).with_flags(TunnelFlags::REMCSUM),
         Tunnel::gre(),
-        Tunnel {
-            flags: TunnelFlags::CSUM,
-            ..Tunnel::gre()
-        },
+        Tunnel::gre().with_flags(TunnelFlags::CSUM),
     ];
     let mut written = vec![
         Destination::new(v4(10, 0, 1, 1), 80),
@@ -155,11 +146,7 @@ fn destination_errors_are_typed() {
         Err(e @ Error::Invalid(_)) => assert_eq!(e.errno(), Some(libc::EINVAL), "{e}"),
         other => panic!("unexpected {other:?}"),
     }
-    let gue_without_port = Tunnel {
-        kind: TunnelType::Gue,
-        port: None,
-        flags: TunnelFlags::empty(),
-    };
+    let gue_without_port = Tunnel::new(TunnelType::Gue, None, TunnelFlags::empty());
     let bad = other
         .clone()
         .with_forwarding(Forwarding::Tunnel(gue_without_port));

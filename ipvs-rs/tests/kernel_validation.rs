@@ -8,8 +8,8 @@ mod support;
 use std::net::Ipv4Addr;
 
 use ipvs_rs::{
-    AddressFamily, Batch, Destination, Error, Forwarding, Handle, InvalidRequest, Netmask,
-    Scheduler, Service, ServiceFlags, ServiceKey, Tunnel, Violation,
+    AddressFamily, Batch, Destination, Error, Forwarding, Handle, Netmask, Scheduler, Service,
+    ServiceFlags, ServiceKey, Tunnel, Violation,
 };
 use support::{handle, v4, v6};
 
@@ -24,12 +24,11 @@ fn handles() -> (Handle, Handle) {
 /// The library refuses `svc` with `expected`, and the kernel table does not change.
 fn refused_service(ipvs: &Handle, svc: &Service, expected: &Violation) {
     let err = ipvs.add_service(svc).unwrap_err();
-    let expected_err = InvalidRequest {
-        service: svc.key,
-        destination: None,
-        violation: expected.clone(),
-    };
-    assert_eq!(err.invalid(), Some(&expected_err), "{svc:?}: {err:?}");
+    let invalid = err.invalid().unwrap_or_else(|| panic!("{svc:?}: {err:?}"));
+    assert_eq!(
+        (invalid.service, invalid.destination, &invalid.violation),
+        (svc.key, None, expected)
+    );
     assert!(ipvs.services().unwrap().is_empty(), "something was sent");
 }
 
@@ -195,12 +194,11 @@ fn destination_rule(
     let (ipvs, raw) = handles();
     ipvs.add_service(&Service::new(key)).unwrap();
     let err = ipvs.add_destination(&key, &dest).unwrap_err();
-    let expected_err = InvalidRequest {
-        service: key,
-        destination: Some(dest.socket_addr()),
-        violation: expected.clone(),
-    };
-    assert_eq!(err.invalid(), Some(&expected_err), "{dest:?}: {err:?}");
+    let invalid = err.invalid().unwrap_or_else(|| panic!("{dest:?}: {err:?}"));
+    assert_eq!(
+        (invalid.service, invalid.destination, &invalid.violation),
+        (key, Some(dest.socket_addr()), &expected)
+    );
     assert!(
         ipvs.destinations(&key).unwrap().is_empty(),
         "something was sent"

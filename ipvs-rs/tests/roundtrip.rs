@@ -254,10 +254,20 @@ proptest! {
 
     #[test]
     fn stats_round_trip(v in any::<[u64; 10]>()) {
-        let s = Stats {
-            conns: v[0], in_pkts: v[1], out_pkts: v[2], in_bytes: v[3], out_bytes: v[4],
-            cps: v[5], in_pps: v[6], out_pps: v[7], in_bps: v[8], out_bps: v[9],
-        };
+        let s = {
+        let mut d = Stats::default();
+        d.conns = v[0];
+        d.in_pkts = v[1];
+        d.out_pkts = v[2];
+        d.in_bytes = v[3];
+        d.out_bytes = v[4];
+        d.cps = v[5];
+        d.in_pps = v[6];
+        d.out_pps = v[7];
+        d.in_bps = v[8];
+        d.out_bps = v[9];
+        d
+    };
         prop_assert_eq!(StatsAttr::to_stats(&roundtrip(&StatsAttr::from_stats64(&s))), s);
     }
 

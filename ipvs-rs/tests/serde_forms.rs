@@ -41,9 +41,9 @@ proptest! {
     #[test]
     fn stats_timeouts_info(s in stats(), t in any::<[u32; 3]>(), code in 0u32..0x100_0000, size in any::<u32>()) {
         prop_assert_eq!(json_round_trip(&s), s);
-        let t = Timeouts { tcp: t[0], tcp_fin: t[1], udp: t[2] };
+        let t = Timeouts::new(t[0], t[1], t[2]);
         prop_assert_eq!(json_round_trip(&t), t);
-        let info = Info { version: Version::from_code(code), conn_table_size: size };
+        let info = Info::new(Version::from_code(code), size);
         prop_assert_eq!(json_round_trip(&info), info);
     }
 
@@ -64,10 +64,7 @@ fn the_documented_shape() {
         .with_scheduler(Scheduler::SourceHashing)
         .with_persistence(60)
         .with_flags(ServiceFlags::SH_PORT | ServiceFlags::HASHED);
-    let gue = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gue(6080)
-    };
+    let gue = Tunnel::gue(6080).with_flags(TunnelFlags::CSUM);
     let dest = Destination::new(Ipv4Addr::new(10, 0, 1, 2), 80)
         .with_forwarding(Forwarding::Tunnel(gue))
         .with_weight(5);

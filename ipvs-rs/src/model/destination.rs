@@ -10,6 +10,7 @@ use crate::{AddressFamily, Forwarding, Stats};
 /// A write sends every configurable field, so an update is a full replacement, as with
 /// `ipvsadm -e`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Destination {
     /// The real server's address.
     pub addr: IpAddr,

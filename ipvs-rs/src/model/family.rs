@@ -18,6 +18,7 @@ use super::parse_error::{number, ParseError};
 /// # Ok::<(), ipvs_rs::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum AddressFamily {
     /// IPv4 (`AF_INET`, 2).
     #[default]

@@ -17,7 +17,7 @@ use super::parse_error::{number, ParseError};
 /// ```
 /// use ipvs_rs::{Forwarding, Tunnel, TunnelFlags};
 /// assert_eq!("route".parse::<Forwarding>()?, Forwarding::Route);
-/// let gue = Tunnel { flags: TunnelFlags::CSUM, ..Tunnel::gue(6080) };
+/// let gue = Tunnel::gue(6080).with_flags(TunnelFlags::CSUM);
 /// assert_eq!(Forwarding::Tunnel(gue).to_string(), "tunnel:gue:6080+csum");
 /// assert_eq!("tunnel:gue:6080+csum".parse::<Forwarding>()?, Forwarding::Tunnel(gue));
 /// assert_eq!("tunnel".parse::<Forwarding>()?, Forwarding::Tunnel(Tunnel::ipip()));
@@ -53,6 +53,7 @@ impl Forwarding {
 
 /// The encapsulation of a [`Forwarding::Tunnel`] destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Tunnel {
     /// The encapsulation type.
     pub kind: TunnelType,
@@ -63,6 +64,18 @@ pub struct Tunnel {
 }
 
 impl Tunnel {
+    /// A tunnel of `kind` with the GUE `port` and checksum `flags`.
+    pub fn new(kind: TunnelType, port: Option<u16>, flags: TunnelFlags) -> Self {
+        Tunnel { kind, port, flags }
+    }
+
+    /// Sets the checksum options.
+    #[must_use = "a builder method returns the changed value"]
+    pub fn with_flags(mut self, flags: TunnelFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
     /// Plain IP-in-IP, the default tunnel.
     pub fn ipip() -> Self {
         Tunnel::default()
@@ -89,6 +102,7 @@ impl Tunnel {
 
 /// Tunnel encapsulation types (`IP_VS_CONN_F_TUNNEL_TYPE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum TunnelType {
     /// IP in IP (0).
     #[default]

@@ -64,9 +64,20 @@ impl FromStr for Version {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Info {
     /// The IPVS version.
     pub version: Version,
     /// The size of the connection hash table (buckets).
     pub conn_table_size: u32,
+}
+
+impl Info {
+    /// Information as the kernel reports it.
+    pub fn new(version: Version, conn_table_size: u32) -> Self {
+        Info {
+            version,
+            conn_table_size,
+        }
+    }
 }

@@ -19,6 +19,7 @@ use super::parse_error::{number, ParseError};
 /// # Ok::<(), ipvs_rs::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Protocol {
     /// TCP (protocol number 6).
     Tcp,

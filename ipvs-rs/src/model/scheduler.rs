@@ -22,6 +22,7 @@ use super::parse_error::ParseError;
 /// # Ok::<(), ipvs_rs::ParseError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum Scheduler {
     /// Round robin (`rr`).
     RoundRobin,

@@ -17,6 +17,7 @@ use crate::{Netmask, Scheduler, ServiceFlags, ServiceKey, Stats};
 /// assert_eq!(svc.scheduler.name(), "rr");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Service {
     /// What identifies the service.
     pub key: ServiceKey,

@@ -33,6 +33,7 @@ use crate::{
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidRequest {
     /// The service the request was for.
     pub service: ServiceKey,

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// A command of the IPVS family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IpvsCmd {
     /// Add a service (1); also the type of each service in a dump.
     NewService,

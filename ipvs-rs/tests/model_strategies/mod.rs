@@ -46,17 +46,18 @@ pub fn service() -> impl Strategy<Value = Service> {
         any::<u32>(),
         proptest::option::of(name()),
     )
-        .prop_map(|(key, sched, flags, timeout, mask, pe_name)| Service {
-            netmask: match key.family() {
+        .prop_map(|(key, sched, flags, timeout, mask, pe_name)| {
+            let mut d = Service::new(key);
+            d.netmask = match key.family() {
                 AddressFamily::Inet6 => Netmask::V6(mask),
                 _ => Netmask::V4(Ipv4Addr::from(mask)),
-            },
-            key,
-            scheduler: Scheduler::from_name(&sched),
-            flags: ServiceFlags::from_bits_retain(flags),
-            timeout,
-            pe_name,
-            stats: Stats::default(),
+            };
+            d.scheduler = Scheduler::from_name(&sched);
+            d.flags = ServiceFlags::from_bits_retain(flags);
+            d.timeout = timeout;
+            d.pe_name = pe_name;
+            d.stats = Stats::default();
+            d
         })
 }
 
@@ -67,11 +68,11 @@ pub fn forwarding() -> impl Strategy<Value = Forwarding> {
         any::<u16>(),
     )
         .prop_map(|(kind, port, flags)| {
-            Forwarding::Tunnel(Tunnel {
-                kind: TunnelType::from(kind),
+            Forwarding::Tunnel(Tunnel::new(
+                TunnelType::from(kind),
                 port,
-                flags: TunnelFlags::from_bits_retain(flags),
-            })
+                TunnelFlags::from_bits_retain(flags),
+            ))
         });
     prop_oneof![
         Just(Forwarding::Route),
@@ -110,30 +111,32 @@ pub fn daemon() -> impl Strategy<Value = Daemon> {
         proptest::option::of(any::<u8>()),
     )
         .prop_map(
-            |(state, interface, sync_id, sync_maxlen, mcast_group, mcast_port, mcast_ttl)| Daemon {
-                state: DaemonState::from_bits_retain(state),
-                interface,
-                sync_id,
-                sync_maxlen,
-                mcast_group,
-                mcast_port,
-                mcast_ttl,
+            |(state, interface, sync_id, sync_maxlen, mcast_group, mcast_port, mcast_ttl)| {
+                let mut d = Daemon::new(DaemonState::from_bits_retain(state), interface);
+                d.sync_id = sync_id;
+                d.sync_maxlen = sync_maxlen;
+                d.mcast_group = mcast_group;
+                d.mcast_port = mcast_port;
+                d.mcast_ttl = mcast_ttl;
+                d
             },
         )
 }
 
 pub fn stats() -> impl Strategy<Value = Stats> {
-    proptest::array::uniform10(any::<u64>()).prop_map(|v| Stats {
-        conns: v[0],
-        in_pkts: v[1],
-        out_pkts: v[2],
-        in_bytes: v[3],
-        out_bytes: v[4],
-        cps: v[5],
-        in_pps: v[6],
-        out_pps: v[7],
-        in_bps: v[8],
-        out_bps: v[9],
+    proptest::array::uniform10(any::<u64>()).prop_map(|v| {
+        let mut d = Stats::default();
+        d.conns = v[0];
+        d.in_pkts = v[1];
+        d.out_pkts = v[2];
+        d.in_bytes = v[3];
+        d.out_bytes = v[4];
+        d.cps = v[5];
+        d.in_pps = v[6];
+        d.out_pps = v[7];
+        d.in_bps = v[8];
+        d.out_bps = v[9];
+        d
     })
 }
 
