@@ -1,9 +1,9 @@
-#![cfg(feature = "wire")]
 //! Golden bytes captured from a real 6.1 kernel and the reference ipvsadm 1.31
 //! (`tests/fixtures/*.hex`, made by `tests/fixtures/capture.sh`).
 //!
 //! Requests: what this crate encodes for a typed [`Request`] is byte for byte what ipvsadm sent.
 //! Replies: the kernel's dump and get replies decode to the table ipvsadm configured.
+#![cfg(feature = "wire")]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -1,5 +1,5 @@
-#![cfg(feature = "wire")]
 //! Property tests: decode(encode(x)) == x for every attribute set and model type.
+#![cfg(feature = "wire")]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
