@@ -26,6 +26,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Object, Place, Result};
 use crate::removal::Removal;
 
+/// The namespace in ipvs-rs's terms, the type that names a namespace across the project.
+impl From<&Netns> for ipvs_rs::Netns {
+    fn from(netns: &Netns) -> Self {
+        match netns.name() {
+            Some(name) => ipvs_rs::Netns::Named(name.into()),
+            None => ipvs_rs::Netns::Current,
+        }
+    }
+}
+
 /// Where iproute2 keeps named network namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
 
