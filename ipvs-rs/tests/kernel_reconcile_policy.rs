@@ -113,8 +113,8 @@ fn drain_keeps_a_busy_real_server_until_its_connections_end() {
     assert_eq!(
         shown,
         [
-            "drain destination 127.0.0.1:8081 of TCP 10.20.0.1:80 (weight 1 -> 0)",
-            "add destination 127.0.0.1:8082 to TCP 10.20.0.1:80",
+            "drain destination 127.0.0.1:8081 of tcp:10.20.0.1:80 (weight 1 -> 0)",
+            "add destination 127.0.0.1:8082 to tcp:10.20.0.1:80",
         ]
     );
     let report = reconcile::apply(&ipvs, plan);
@@ -264,17 +264,17 @@ fn failures_point_to_the_failure_that_caused_them() {
     assert_eq!(
         causes,
         [
-            ("add service TCP 10.0.0.1:80".to_string(), None),
+            ("add service tcp:10.0.0.1:80".to_string(), None),
             (
-                "add destination 192.168.1.1:80 to TCP 10.0.0.1:80".to_string(),
+                "add destination 192.168.1.1:80 to tcp:10.0.0.1:80".to_string(),
                 Some(0)
             ),
             (
-                "add destination 192.168.1.2:80 to TCP 10.0.0.1:80".to_string(),
+                "add destination 192.168.1.2:80 to tcp:10.0.0.1:80".to_string(),
                 Some(0)
             ),
             (
-                "add destination 192.168.1.3:80 to TCP 10.0.0.2:80".to_string(),
+                "add destination 192.168.1.3:80 to tcp:10.0.0.2:80".to_string(),
                 None
             ),
         ]
@@ -282,7 +282,7 @@ fn failures_point_to_the_failure_that_caused_them() {
     assert_eq!(report.root_failures().count(), 2);
     let described = report.describe(&report.failures[1]);
     assert!(
-        described.starts_with("add destination 192.168.1.1:80 to TCP 10.0.0.1:80: no such service (caused by: add service TCP 10.0.0.1:80: "),
+        described.starts_with("add destination 192.168.1.1:80 to tcp:10.0.0.1:80: no such service (caused by: add service tcp:10.0.0.1:80: "),
         "{described}"
     );
     assert_eq!(

@@ -37,7 +37,7 @@ use crate::{Destination, ServiceKey};
 /// assert_eq!(vetoed.len(), 1);
 /// assert_eq!(
 ///     plan.changes()[0].to_string(),
-///     "drain destination 10.1.0.2:80 of TCP 10.96.0.1:80 (weight 1 -> 0)"
+///     "drain destination 10.1.0.2:80 of tcp:10.96.0.1:80 (weight 1 -> 0)"
 /// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -357,7 +357,7 @@ mod tests {
         );
         assert_eq!(
             plan.changes()[0].to_string(),
-            "update destination 192.168.1.2:80 of TCP 10.0.0.1:80 (weight 1 -> 5)"
+            "update destination 192.168.1.2:80 of tcp:10.0.0.1:80 (weight 1 -> 5)"
         );
     }
 
