@@ -57,7 +57,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(period) = period.ok().and_then(|s| Duration::try_from_secs_f64(s).ok()) else {
+    let Some(period) = period
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+    else {
         eprintln!("agent: the period is a number of seconds");
         return ExitCode::from(2);
     };
