@@ -23,7 +23,8 @@ pub struct Failure {
 
 /// The outcome of [`reconcile`](super::reconcile) or [`apply`](super::apply).
 ///
-/// Every change of the plan ends in exactly one place: one of the seven lists of what was done,
+/// Every change of the plan ends in exactly one place: one of the seven lists of what was done
+/// (whose changes [`Report::changes`] also holds, in order and whole),
 /// [`Report::vanished`] (a delete whose object was already gone when re-verified),
 /// [`Report::deferred`] (a drained destination that had connections again), or
 /// [`Report::failures`].
@@ -55,6 +56,10 @@ pub struct Report {
     pub deferred: Vec<Change>,
     /// Changes that failed, each with its own error.
     pub failures: Vec<Failure>,
+    /// Every change the kernel accepted, in the order it was applied, with the old value next
+    /// to the new one: what a control loop logs (`update destination 10.1.0.2:80 of
+    /// tcp:10.96.0.1:80 (weight 1 -> 5)`). The lists above sort the same changes by kind.
+    pub changes: Vec<Change>,
 }
 
 impl Report {
@@ -109,6 +114,7 @@ impl Report {
             }
             Change::DeleteDestination(key, d) => self.deleted_destinations.push(dest(*key, d)),
         }
+        self.changes.push(change);
     }
 
     /// Records a failure, tied to the earlier failure that explains it: a destination change
@@ -152,5 +158,38 @@ impl fmt::Display for Report {
             self.deferred.len(),
             self.failures.len()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Destination;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn applied_changes_are_kept_in_order_with_their_old_values() {
+        let key = ServiceKey::tcp(Ipv4Addr::new(10, 96, 0, 1), 80);
+        let real = |h| Destination::new(Ipv4Addr::new(10, 1, 0, h), 80);
+        let mut report = Report::default();
+        report.record(Change::UpdateDestination {
+            service: key,
+            old: real(2),
+            new: real(2).with_weight(5),
+        });
+        report.fail(Change::AddDestination(key, real(3)), Error::NoSuchService);
+        report.record(Change::DrainDestination {
+            service: key,
+            old: real(4).with_weight(3),
+        });
+        let logged: Vec<String> = report.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            logged,
+            [
+                "update destination 10.1.0.2:80 of tcp:10.96.0.1:80 (weight 1 -> 5)",
+                "drain destination 10.1.0.4:80 of tcp:10.96.0.1:80 (weight 3 -> 0)",
+            ]
+        );
+        assert_eq!(report.changes.len(), report.applied());
     }
 }
