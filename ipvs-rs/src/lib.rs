@@ -42,6 +42,7 @@
 mod batch;
 mod dump;
 mod error;
+pub mod fake;
 mod handle;
 mod ipvs;
 mod model;

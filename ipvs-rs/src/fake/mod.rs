@@ -1,0 +1,422 @@
+//! An in-memory IPVS for tests that run without root or a kernel with IPVS.
+//!
+//! [`FakeIpvs`] implements [`Ipvs`] the way the kernel does, as measured on Debian's Linux 6.1:
+//! the same [`Error`] variants in the same order of checks, the values the kernel refuses, and
+//! what it fills in (the `HASHED` flag, destination and daemon defaults, timeouts where 0 means
+//! unchanged). `ipvs-rs/tests/conformance/` holds one suite of behaviours that runs against a
+//! [`Handle`](crate::Handle) in the kernel lane and against `FakeIpvs` on the host: any
+//! difference is a bug in the fake.
+//!
+//! # What it does not model
+//! - Traffic: counters, rates and connection counts stay at zero unless a test sets them
+//!   ([`FakeIpvs::set_service_stats`], [`FakeIpvs::set_destination_stats`]); no packet is
+//!   ever forwarded, and the connection table does not exist.
+//! - The network namespace around IPVS: the fake knows only the interfaces it was given
+//!   (`lo`, MTU 65536, at first; [`FakeIpvs::add_interface`]) and only `lo`'s addresses, so it
+//!   takes a real server on the broadcast address of a subnet configured elsewhere, and it
+//!   starts a sync daemon the kernel would refuse for lack of a route or an address
+//!   (`ENETUNREACH`).
+//! - Kernel versions: the schedulers are 6.1's (no `twos`), `sip` is the only persistence
+//!   engine, and timeouts assume `HZ=250` (Debian's).
+//! - The order of a dump: services come in the order they were added (the kernel's is its hash
+//!   order), destinations newest first (as the kernel's).
+//! - Dump races, [`Error::Busy`], [`Error::Timeout`], [`Error::PermissionDenied`]: nothing is
+//!   concurrent or privileged here; [`FakeIpvs::fail_next`] makes the next call fail with any
+//!   error instead.
+//! - [`Request::Raw`]: refused with `EOPNOTSUPP`.
+//!
+//! ```
+//! use ipvs_rs::fake::FakeIpvs;
+//! use ipvs_rs::{Destination, Error, Ipvs, Service, ServiceFlags, ServiceKey};
+//!
+//! let ipvs = FakeIpvs::new();
+//! let key = ServiceKey::tcp([10, 0, 0, 1], 80);
+//! ipvs.add_service(&Service::new(key))?;
+//! assert!(matches!(ipvs.add_service(&Service::new(key)), Err(Error::ServiceExists)));
+//! assert!(ipvs.service(&key)?.flags.contains(ServiceFlags::HASHED));
+//! ipvs.add_destination(&key, &Destination::new([192, 168, 1, 2], 80))?;
+//! assert_eq!(ipvs.destinations(&key)?[0].weight, 1);
+//! # Ok::<(), ipvs_rs::Error>(())
+//! ```
+
+mod rules;
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::wire::IpvsCmd;
+use crate::{
+    Daemon, DaemonState, Destination, Error, Info, Ipvs, Request, Result, Service, ServiceKey,
+    Stats, Timeouts, Version,
+};
+
+/// An in-memory IPVS table that follows the kernel's rules; see the [module](self) for what
+/// it models and what it does not.
+///
+/// It is `Send` and `Sync`: every call locks the whole table, so each request is atomic, as a
+/// kernel request is.
+#[derive(Debug)]
+pub struct FakeIpvs {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// In the order they were added.
+    services: Vec<Entry>,
+    timeouts: Timeouts,
+    master: Option<Daemon>,
+    backup: Option<Daemon>,
+    /// Name and MTU of each interface a sync daemon may use.
+    interfaces: Vec<(String, u32)>,
+    fail_next: Option<Error>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    service: Service,
+    /// Newest first, as the kernel lists them.
+    destinations: Vec<Destination>,
+}
+
+impl Default for FakeIpvs {
+    fn default() -> Self {
+        FakeIpvs::new()
+    }
+}
+
+impl FakeIpvs {
+    /// An empty table, as in a fresh network namespace with `lo` up: no services, the kernel's
+    /// default timeouts (TCP 900 s, TCP FIN 120 s, UDP 300 s), no sync daemon.
+    pub fn new() -> Self {
+        FakeIpvs {
+            state: Mutex::new(State {
+                services: Vec::new(),
+                timeouts: Timeouts {
+                    tcp: 900,
+                    tcp_fin: 120,
+                    udp: 300,
+                },
+                master: None,
+                backup: None,
+                interfaces: vec![("lo".into(), 65536)],
+                fail_next: None,
+            }),
+        }
+    }
+
+    /// Makes an interface known to sync daemons (`lo`, MTU 65536, is known from the start).
+    pub fn add_interface(&self, name: impl Into<String>, mtu: u32) {
+        let name = name.into();
+        let mut state = self.lock();
+        state.interfaces.retain(|(n, _)| *n != name);
+        state.interfaces.push((name, mtu));
+    }
+
+    /// Makes the next call on this fake (read or write) fail with `error` and change nothing:
+    /// a way to test how code handles [`Error::Timeout`], [`Error::PermissionDenied`] and the
+    /// like.
+    pub fn fail_next(&self, error: Error) {
+        self.lock().fail_next = Some(error);
+    }
+
+    /// Sets a service's counters and rates, as traffic would (the kernel's `ipvsadm -Z`
+    /// clears them again: [`Ipvs::zero`]).
+    pub fn set_service_stats(&self, key: &ServiceKey, stats: Stats) -> Result<()> {
+        let mut state = self.lock();
+        let entry = state.entry_mut(key).ok_or(Error::NoSuchService)?;
+        entry.service.stats = stats;
+        Ok(())
+    }
+
+    /// Copies the read-only fields of `dest` (counters, rates and connection counts) onto the
+    /// destination with its address, port and family, as traffic would.
+    pub fn set_destination_stats(&self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        let mut state = self.lock();
+        let entry = state.entry_mut(key).ok_or(Error::NoSuchService)?;
+        let stored = entry
+            .destination_mut(dest)
+            .ok_or(Error::NoSuchDestination)?;
+        stored.stats = dest.stats;
+        stored.active_conns = dest.active_conns;
+        stored.inactive_conns = dest.inactive_conns;
+        stored.persist_conns = dest.persist_conns;
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The table, or the error [`FakeIpvs::fail_next`] set.
+    fn begin(&self) -> Result<MutexGuard<'_, State>> {
+        let mut state = self.lock();
+        match state.fail_next.take() {
+            Some(error) => Err(error),
+            None => Ok(state),
+        }
+    }
+}
+
+impl Entry {
+    fn destination_mut(&mut self, dest: &Destination) -> Option<&mut Destination> {
+        self.destinations
+            .iter_mut()
+            .find(|d| same_destination(d, dest))
+    }
+}
+
+/// The kernel finds a destination by family, address and port.
+fn same_destination(a: &Destination, b: &Destination) -> bool {
+    a.family == b.family && a.addr == b.addr && a.port == b.port
+}
+
+impl State {
+    fn entry_mut(&mut self, key: &ServiceKey) -> Option<&mut Entry> {
+        let key = rules::stored_key(key);
+        self.services.iter_mut().find(|e| e.service.key == key)
+    }
+
+    fn entry(&self, key: &ServiceKey) -> Option<&Entry> {
+        let key = rules::stored_key(key);
+        self.services.iter().find(|e| e.service.key == key)
+    }
+
+    fn daemons_running(&self) -> bool {
+        self.master.is_some() || self.backup.is_some()
+    }
+
+    fn mixed_families(&self) -> bool {
+        self.services.iter().any(|e| {
+            e.destinations
+                .iter()
+                .any(|d| d.family != e.service.key.family())
+        })
+    }
+
+    fn execute(&mut self, request: &Request) -> Result<()> {
+        match request {
+            Request::AddService(svc) => self.add_service(svc),
+            Request::UpdateService(svc) => self.update_service(svc),
+            Request::DeleteService(key) => {
+                let cmd = IpvsCmd::DelService;
+                rules::check_family(cmd, key.family())?;
+                let key = rules::stored_key(key);
+                let before = self.services.len();
+                self.services.retain(|e| e.service.key != key);
+                if self.services.len() == before {
+                    return Err(rules::kernel(cmd, libc::ESRCH));
+                }
+                Ok(())
+            }
+            Request::AddDestination(key, dest) => self.add_destination(key, dest),
+            Request::UpdateDestination(key, dest) => self.update_destination(key, dest),
+            Request::DeleteDestination(key, dest) => {
+                let cmd = IpvsCmd::DelDest;
+                let entry = self.service_for(cmd, key)?;
+                rules::check_family(cmd, dest.family)?;
+                let before = entry.destinations.len();
+                entry.destinations.retain(|d| !same_destination(d, dest));
+                if entry.destinations.len() == before {
+                    return Err(rules::kernel(cmd, libc::ENOENT));
+                }
+                Ok(())
+            }
+            Request::Zero(Some(key)) => {
+                let entry = self.service_for(IpvsCmd::Zero, key)?;
+                zero(entry);
+                Ok(())
+            }
+            Request::Zero(None) => {
+                self.services.iter_mut().for_each(zero);
+                Ok(())
+            }
+            Request::Flush => {
+                self.services.clear();
+                Ok(())
+            }
+            Request::SetTimeouts(t) => {
+                if [t.tcp, t.tcp_fin, t.udp]
+                    .iter()
+                    .any(|&v| v > rules::MAX_TIMEOUT)
+                {
+                    return Err(rules::kernel(IpvsCmd::SetConfig, libc::EINVAL));
+                }
+                for (have, want) in [
+                    (&mut self.timeouts.tcp, t.tcp),
+                    (&mut self.timeouts.tcp_fin, t.tcp_fin),
+                    (&mut self.timeouts.udp, t.udp),
+                ] {
+                    if want != 0 {
+                        *have = want;
+                    }
+                }
+                Ok(())
+            }
+            Request::StartDaemon(daemon) => self.start_daemon(daemon),
+            Request::StopDaemon(daemon) => {
+                let cmd = IpvsCmd::DelDaemon;
+                let slot = match daemon.state {
+                    DaemonState::MASTER => &mut self.master,
+                    DaemonState::BACKUP => &mut self.backup,
+                    _ => return Err(rules::kernel(cmd, libc::EINVAL)),
+                };
+                slot.take()
+                    .map(drop)
+                    .ok_or_else(|| rules::kernel(cmd, libc::ESRCH))
+            }
+            Request::Raw(msg) => Err(Error::Kernel {
+                command: msg.cmd,
+                errno: libc::EOPNOTSUPP,
+                message: Some("FakeIpvs does not model raw requests".into()),
+            }),
+        }
+    }
+
+    /// The service a destination or zero request names, after the family check.
+    fn service_for(&mut self, cmd: IpvsCmd, key: &ServiceKey) -> Result<&mut Entry> {
+        rules::check_family(cmd, key.family())?;
+        self.entry_mut(key)
+            .ok_or_else(|| rules::kernel(cmd, libc::ESRCH))
+    }
+
+    fn add_service(&mut self, svc: &Service) -> Result<()> {
+        let cmd = IpvsCmd::NewService;
+        rules::check_family(cmd, svc.key.family())?;
+        if self.entry(&svc.key).is_some() {
+            return Err(rules::kernel(cmd, libc::EEXIST));
+        }
+        rules::check_service(cmd, svc)?;
+        let key = rules::stored_key(&svc.key);
+        self.services.push(Entry {
+            service: rules::stored_service(key, svc),
+            destinations: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn update_service(&mut self, svc: &Service) -> Result<()> {
+        let cmd = IpvsCmd::SetService;
+        let entry = self.service_for(cmd, &svc.key)?;
+        rules::check_service(cmd, svc)?;
+        let stats = entry.service.stats;
+        entry.service = rules::stored_service(entry.service.key, svc);
+        entry.service.stats = stats;
+        Ok(())
+    }
+
+    fn add_destination(&mut self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        let cmd = IpvsCmd::NewDest;
+        let running = self.daemons_running();
+        let entry = self.service_for(cmd, key)?;
+        rules::check_destination(cmd, entry.service.key.family(), dest, running)?;
+        if entry.destination_mut(dest).is_some() {
+            return Err(rules::kernel(cmd, libc::EEXIST));
+        }
+        if !rules::usable_destination_address(dest.addr) {
+            return Err(rules::kernel(cmd, libc::EINVAL));
+        }
+        entry
+            .destinations
+            .insert(0, rules::stored_destination(dest));
+        Ok(())
+    }
+
+    fn update_destination(&mut self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        let cmd = IpvsCmd::SetDest;
+        let running = self.daemons_running();
+        let entry = self.service_for(cmd, key)?;
+        rules::check_destination(cmd, entry.service.key.family(), dest, running)?;
+        let stored = entry
+            .destination_mut(dest)
+            .ok_or_else(|| rules::kernel(cmd, libc::ENOENT))?;
+        let mut updated = rules::stored_destination(dest);
+        updated.stats = stored.stats;
+        updated.active_conns = stored.active_conns;
+        updated.inactive_conns = stored.inactive_conns;
+        updated.persist_conns = stored.persist_conns;
+        *stored = updated;
+        Ok(())
+    }
+
+    fn start_daemon(&mut self, daemon: &Daemon) -> Result<()> {
+        let mtu = self
+            .interfaces
+            .iter()
+            .find(|(name, _)| *name == daemon.interface)
+            .map(|&(_, mtu)| mtu);
+        let started = rules::started_daemon(daemon, self.mixed_families(), mtu)?;
+        let slot = if started.state == DaemonState::MASTER {
+            &mut self.master
+        } else {
+            &mut self.backup
+        };
+        if slot.is_some() {
+            return Err(rules::kernel(IpvsCmd::NewDaemon, libc::EEXIST));
+        }
+        *slot = Some(started);
+        Ok(())
+    }
+}
+
+fn zero(entry: &mut Entry) {
+    entry.service.stats = Stats::default();
+    for dest in &mut entry.destinations {
+        dest.stats = Stats::default();
+    }
+}
+
+impl Ipvs for FakeIpvs {
+    fn execute(&self, request: &Request) -> Result<()> {
+        self.begin()?.execute(request)
+    }
+
+    fn services(&self) -> Result<Vec<Service>> {
+        Ok(self
+            .begin()?
+            .services
+            .iter()
+            .map(|e| e.service.clone())
+            .collect())
+    }
+
+    fn service(&self, key: &ServiceKey) -> Result<Service> {
+        let state = self.begin()?;
+        rules::check_family(IpvsCmd::GetService, key.family())?;
+        state
+            .entry(key)
+            .map(|e| e.service.clone())
+            .ok_or(Error::NoSuchService)
+    }
+
+    fn destinations(&self, key: &ServiceKey) -> Result<Vec<Destination>> {
+        let state = self.begin()?;
+        rules::check_family(IpvsCmd::GetDest, key.family())?;
+        Ok(state
+            .entry(key)
+            .map(|e| e.destinations.clone())
+            .unwrap_or_default())
+    }
+
+    fn info(&self) -> Result<Info> {
+        drop(self.begin()?);
+        Ok(Info {
+            version: Version {
+                major: 1,
+                minor: 2,
+                patch: 1,
+            },
+            conn_table_size: 4096,
+        })
+    }
+
+    fn timeouts(&self) -> Result<Timeouts> {
+        Ok(self.begin()?.timeouts)
+    }
+
+    fn daemons(&self) -> Result<Vec<Daemon>> {
+        let state = self.begin()?;
+        Ok(state.master.iter().chain(&state.backup).cloned().collect())
+    }
+}
