@@ -39,12 +39,15 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "tokio")]
+mod asynchronous;
 mod batch;
 mod dump;
 mod error;
 pub mod fake;
 mod handle;
 mod ipvs;
+mod merge;
 mod model;
 mod module;
 mod netns;
@@ -53,6 +56,8 @@ mod request;
 mod socket;
 pub mod wire;
 
+#[cfg(feature = "tokio")]
+pub use asynchronous::{AsyncHandle, DumpStream};
 pub use batch::Batch;
 pub use dump::Dump;
 pub use error::{Error, Result};

@@ -6,4 +6,14 @@
 mod conformance;
 mod support;
 
-conformance_tests!(support::handle());
+/// A handle with a patient timeout: stopping a sync daemon releases its multicast socket
+/// under the global RTNL lock, which the teardown of other tests' namespaces holds for long
+/// stretches under TCG (a 30 s wait ran out there).
+fn patient_handle() -> ipvs_rs::Handle {
+    let ipvs = support::handle();
+    ipvs.set_timeout(Some(std::time::Duration::from_secs(300)))
+        .unwrap();
+    ipvs
+}
+
+conformance_tests!(patient_handle());
