@@ -25,17 +25,57 @@
 //!   error instead.
 //! - [`Request::Raw`]: refused with `EOPNOTSUPP`.
 //!
+//! # Unit-testing an agent
+//!
+//! Write the agent against [`Ipvs`] (`&dyn Ipvs` or a generic), hand it a
+//! [`Handle`](crate::Handle) in production and a `FakeIpvs` in its unit tests:
+//!
 //! ```
 //! use ipvs_rs::fake::FakeIpvs;
-//! use ipvs_rs::{Destination, Error, Ipvs, Service, ServiceFlags, ServiceKey};
+//! use ipvs_rs::{Destination, Error, Ipvs, Result, Service, ServiceKey};
+//! use std::net::{IpAddr, Ipv4Addr};
 //!
+//! /// The agent: `key` balances over exactly `backends`; a draining one keeps weight 0.
+//! fn sync_backends(ipvs: &dyn Ipvs, key: ServiceKey, backends: &[(IpAddr, bool)]) -> Result<()> {
+//!     match ipvs.service(&key) {
+//!         Err(Error::NoSuchService) => ipvs.add_service(&Service::new(key))?,
+//!         other => drop(other?),
+//!     }
+//!     let current = ipvs.destinations(&key)?;
+//!     for dest in &current {
+//!         if !backends.iter().any(|(addr, _)| *addr == dest.addr) {
+//!             ipvs.delete_destination(&key, dest)?;
+//!         }
+//!     }
+//!     for &(addr, draining) in backends {
+//!         let want = Destination::new(addr, 80).with_weight(if draining { 0 } else { 1 });
+//!         match current.iter().find(|d| d.addr == addr) {
+//!             None => ipvs.add_destination(&key, &want)?,
+//!             Some(have) if have.weight != want.weight => ipvs.update_destination(&key, &want)?,
+//!             Some(_) => {}
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//!
+//! // The test: no root, no IPVS, the kernel's rules all the same.
 //! let ipvs = FakeIpvs::new();
-//! let key = ServiceKey::tcp([10, 0, 0, 1], 80);
-//! ipvs.add_service(&Service::new(key))?;
-//! assert!(matches!(ipvs.add_service(&Service::new(key)), Err(Error::ServiceExists)));
-//! assert!(ipvs.service(&key)?.flags.contains(ServiceFlags::HASHED));
-//! ipvs.add_destination(&key, &Destination::new([192, 168, 1, 2], 80))?;
-//! assert_eq!(ipvs.destinations(&key)?[0].weight, 1);
+//! let key = ServiceKey::tcp(Ipv4Addr::new(10, 96, 0, 1), 80);
+//! let (a, b) = (IpAddr::from([10, 1, 0, 2]), IpAddr::from([10, 1, 0, 3]));
+//! sync_backends(&ipvs, key, &[(a, false), (b, true)])?;
+//! let weights: Vec<_> = ipvs.destinations(&key)?.iter().map(|d| (d.addr, d.weight)).collect();
+//! assert_eq!(weights, [(b, 0), (a, 1)]); // newest first, as the kernel lists them
+//! sync_backends(&ipvs, key, &[(b, false)])?;
+//! assert_eq!(ipvs.destinations(&key)?, [Destination::new(b, 80)]);
+//! // What the kernel refuses, the fake refuses with the same error.
+//! let multicast = IpAddr::from([224, 0, 0, 1]);
+//! assert!(matches!(
+//!     sync_backends(&ipvs, key, &[(multicast, false)]),
+//!     Err(Error::InvalidArgument { .. })
+//! ));
+//! // And failures the fake cannot cause by itself can be injected.
+//! ipvs.fail_next(Error::Timeout);
+//! assert!(matches!(sync_backends(&ipvs, key, &[(a, false)]), Err(Error::Timeout)));
 //! # Ok::<(), ipvs_rs::Error>(())
 //! ```
 

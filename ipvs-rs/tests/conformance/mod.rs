@@ -81,6 +81,15 @@ fn errno<T: std::fmt::Debug>(result: Result<T, Error>) -> i32 {
     }
 }
 
+/// Stops every sync daemon: a test leaves none running for its namespace's teardown to stop
+/// (on 6.1 under TCG that teardown, racing with other tests' daemons, stalled the lane).
+fn stop_all(ipvs: &dyn Ipvs) {
+    for daemon in ipvs.daemons().unwrap() {
+        ipvs.stop_daemon(daemon.state).unwrap();
+    }
+    assert!(ipvs.daemons().unwrap().is_empty());
+}
+
 fn sorted_keys(ipvs: &dyn Ipvs) -> Vec<ServiceKey> {
     let mut keys: Vec<_> = ipvs
         .services()
@@ -920,6 +929,7 @@ pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
             ..Daemon::new(DaemonState::BACKUP, "lo")
         }
     );
+    stop_all(ipvs);
 }
 
 pub fn daemon_requests_the_kernel_refuses(ipvs: &dyn Ipvs) {
@@ -957,6 +967,7 @@ pub fn daemon_requests_the_kernel_refuses(ipvs: &dyn Ipvs) {
         );
     }
     assert_eq!(ipvs.daemons().unwrap().len(), 1);
+    stop_all(ipvs);
 }
 
 pub fn daemons_and_mixed_families_exclude_each_other(ipvs: &dyn Ipvs) {
