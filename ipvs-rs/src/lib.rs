@@ -39,6 +39,7 @@
 
 #![deny(missing_docs)]
 
+mod async_ipvs;
 #[cfg(feature = "tokio")]
 mod asynchronous;
 mod batch;
@@ -56,6 +57,7 @@ mod request;
 mod socket;
 pub mod wire;
 
+pub use async_ipvs::AsyncIpvs;
 #[cfg(feature = "tokio")]
 pub use asynchronous::{AsyncHandle, DumpStream};
 pub use batch::Batch;

@@ -237,3 +237,39 @@ fn a_one_thread_runtime_keeps_running_other_tasks() {
         );
     });
 }
+
+/// The reconcile through an `AsyncHandle`, in a spawned task (so its future is `Send`).
+#[test]
+fn reconcile_in_a_task() {
+    use ipvs_rs::reconcile::{self, Scope, Table};
+    multi_thread().block_on(async {
+        let ipvs = Arc::new(AsyncHandle::new().await.unwrap());
+        ipvs.add_service(&Service::new(key(9))).await.unwrap();
+        let mut desired = Table::new();
+        for n in 1..=3 {
+            desired.insert(Service::new(key(n)), (0..4).map(dest));
+        }
+        let scope = Scope::prefix(v4(10, 1, 0, 0), 16);
+        let task = tokio::spawn({
+            let ipvs = ipvs.clone();
+            let desired = desired.clone();
+            async move { reconcile::reconcile_async(&*ipvs, &desired, &scope).await }
+        });
+        let report = task.await.unwrap().unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.applied(), 3 + 12 + 1);
+        let mut keys: Vec<_> = ipvs
+            .services()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, [key(1), key(2), key(3)]);
+        let again = reconcile::plan_async(&*ipvs, &desired, &Scope::all())
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+    });
+}

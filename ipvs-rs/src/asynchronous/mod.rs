@@ -334,6 +334,42 @@ impl AsyncHandle {
     }
 }
 
+impl crate::AsyncIpvs for AsyncHandle {
+    fn execute(&self, request: &Request) -> impl std::future::Future<Output = Result<()>> + Send {
+        AsyncHandle::execute(self, request)
+    }
+    fn services(&self) -> impl std::future::Future<Output = Result<Vec<Service>>> + Send {
+        AsyncHandle::services(self)
+    }
+    fn service(
+        &self,
+        key: &ServiceKey,
+    ) -> impl std::future::Future<Output = Result<Service>> + Send {
+        AsyncHandle::service(self, key)
+    }
+    fn destinations(
+        &self,
+        key: &ServiceKey,
+    ) -> impl std::future::Future<Output = Result<Vec<Destination>>> + Send {
+        AsyncHandle::destinations(self, key)
+    }
+    fn service_count(&self) -> impl std::future::Future<Output = Result<u32>> + Send {
+        AsyncHandle::service_count(self)
+    }
+    fn info(&self) -> impl std::future::Future<Output = Result<Info>> + Send {
+        AsyncHandle::info(self)
+    }
+    fn timeouts(&self) -> impl std::future::Future<Output = Result<Timeouts>> + Send {
+        AsyncHandle::timeouts(self)
+    }
+    fn daemons(&self) -> impl std::future::Future<Output = Result<Vec<Daemon>>> + Send {
+        AsyncHandle::daemons(self)
+    }
+    fn apply(&self, batch: &Batch) -> impl std::future::Future<Output = Vec<Result<()>>> + Send {
+        AsyncHandle::apply(self, batch)
+    }
+}
+
 /// The next item of a stream.
 async fn next<S: futures_core::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
     std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await

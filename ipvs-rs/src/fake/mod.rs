@@ -460,3 +460,43 @@ impl Ipvs for FakeIpvs {
         Ok(state.master.iter().chain(&state.backup).cloned().collect())
     }
 }
+
+/// The same table, its futures ready at once: async code under test runs against the fake too.
+impl crate::AsyncIpvs for FakeIpvs {
+    fn execute(&self, request: &Request) -> impl std::future::Future<Output = Result<()>> + Send {
+        std::future::ready(Ipvs::execute(self, request))
+    }
+    fn services(&self) -> impl std::future::Future<Output = Result<Vec<Service>>> + Send {
+        std::future::ready(Ipvs::services(self))
+    }
+    fn service(
+        &self,
+        key: &ServiceKey,
+    ) -> impl std::future::Future<Output = Result<Service>> + Send {
+        std::future::ready(Ipvs::service(self, key))
+    }
+    fn destinations(
+        &self,
+        key: &ServiceKey,
+    ) -> impl std::future::Future<Output = Result<Vec<Destination>>> + Send {
+        std::future::ready(Ipvs::destinations(self, key))
+    }
+    fn service_count(&self) -> impl std::future::Future<Output = Result<u32>> + Send {
+        std::future::ready(Ipvs::service_count(self))
+    }
+    fn info(&self) -> impl std::future::Future<Output = Result<Info>> + Send {
+        std::future::ready(Ipvs::info(self))
+    }
+    fn timeouts(&self) -> impl std::future::Future<Output = Result<Timeouts>> + Send {
+        std::future::ready(Ipvs::timeouts(self))
+    }
+    fn daemons(&self) -> impl std::future::Future<Output = Result<Vec<Daemon>>> + Send {
+        std::future::ready(Ipvs::daemons(self))
+    }
+    fn apply(
+        &self,
+        batch: &crate::Batch,
+    ) -> impl std::future::Future<Output = Vec<Result<()>>> + Send {
+        std::future::ready(Ipvs::apply(self, batch))
+    }
+}

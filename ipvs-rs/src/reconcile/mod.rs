@@ -73,7 +73,8 @@ pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
 
-use crate::{Batch, Ipvs, Result};
+use crate::async_ipvs::{now, Blocking};
+use crate::{AsyncIpvs, Batch, Ipvs, Result};
 
 /// Makes the kernel's table match `desired` within `scope`, and reports what changed.
 ///
@@ -93,13 +94,39 @@ pub fn plan<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Res
 /// Re-verifies the plan's deletes, then sends its changes in batches and reports the outcome
 /// of each.
 pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
+    // The async code, its every read ready at once: one implementation for both.
+    now(apply_async(&Blocking(handle), plan))
+}
+
+/// [`reconcile`] through an [`AsyncIpvs`] (an [`AsyncHandle`](crate::AsyncHandle), or a
+/// [`FakeIpvs`](crate::fake::FakeIpvs) in tests): the same reads, plan and checks, awaited.
+pub async fn reconcile_async<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
+    desired: &Table,
+    scope: &Scope,
+) -> Result<Report> {
+    Ok(apply_async(ipvs, plan_async(ipvs, desired, scope).await?).await)
+}
+
+/// [`plan`] through an [`AsyncIpvs`].
+pub async fn plan_async<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
+    desired: &Table,
+    scope: &Scope,
+) -> Result<Plan> {
+    let current = Table::read_async(ipvs, scope, desired).await?;
+    Ok(Plan::compute(&current, desired, scope))
+}
+
+/// [`apply`] through an [`AsyncIpvs`].
+pub async fn apply_async<I: AsyncIpvs + ?Sized>(ipvs: &I, plan: Plan) -> Report {
     let mut report = Report::default();
-    let changes = verify::reverify(handle, plan.into_changes(), &mut report);
+    let changes = verify::reverify(ipvs, plan.into_changes(), &mut report).await;
     let mut batch = Batch::new();
     for change in &changes {
         change.push_to(&mut batch);
     }
-    for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
+    for (change, result) in changes.into_iter().zip(ipvs.apply(&batch).await) {
         match result {
             Ok(()) => report.record(change),
             Err(error) => report.fail(change, error),
