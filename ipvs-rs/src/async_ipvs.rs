@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// What can be done with an IPVS table, asynchronously: implemented by
-/// [`AsyncHandle`](crate::AsyncHandle) (feature `tokio`) and by
+/// `AsyncHandle` (feature `tokio`) and by
 /// [`FakeIpvs`](crate::fake::FakeIpvs), whose futures are ready at once.
 ///
 /// Each method means what the [`Ipvs`] method of the same name means; writes go through

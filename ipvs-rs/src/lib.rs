@@ -36,6 +36,10 @@
 //! - Dumps are streamed ([`Handle::services_iter`], [`Dump`]).
 //! - Kernel errors are typed per command ([`Error`]); a receive that times out is
 //!   [`Error::Timeout`], meaning the outcome is unknown.
+//! - Code written against the [`Ipvs`] trait runs against the kernel ([`Handle`]) or an
+//!   in-memory table that follows the kernel's rules ([`fake::FakeIpvs`]), without root.
+//! - With the `tokio` feature, `AsyncHandle` offers the same operations as async methods on
+//!   sockets driven by tokio's reactor; [`AsyncIpvs`] is the async trait.
 
 #![deny(missing_docs)]
 

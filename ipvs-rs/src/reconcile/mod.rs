@@ -98,7 +98,7 @@ pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
     now(apply_async(&Blocking(handle), plan))
 }
 
-/// [`reconcile`] through an [`AsyncIpvs`] (an [`AsyncHandle`](crate::AsyncHandle), or a
+/// [`reconcile`] through an [`AsyncIpvs`] (an `AsyncHandle`, or a
 /// [`FakeIpvs`](crate::fake::FakeIpvs) in tests): the same reads, plan and checks, awaited.
 pub async fn reconcile_async<I: AsyncIpvs + ?Sized>(
     ipvs: &I,
