@@ -500,3 +500,63 @@ impl crate::AsyncIpvs for FakeIpvs {
         std::future::ready(Ipvs::apply(self, batch))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Destination;
+
+    /// Counters set by a test behave as the kernel's: zeroing clears a service's and its
+    /// destinations' (not another service's), an update keeps them.
+    #[test]
+    fn stats_set_by_a_test_are_zeroed_and_kept_like_the_kernels() {
+        let ipvs = FakeIpvs::new();
+        let traffic = Stats {
+            conns: 3,
+            in_pkts: 40,
+            ..Stats::default()
+        };
+        let (a, b) = (
+            ServiceKey::tcp([10, 0, 0, 1], 80),
+            ServiceKey::tcp([10, 0, 0, 2], 80),
+        );
+        let mut dest = Destination::new([192, 168, 1, 1], 80);
+        for key in [a, b] {
+            ipvs.add_service(&Service::new(key)).unwrap();
+            ipvs.add_destination(&key, &dest).unwrap();
+            ipvs.set_service_stats(&key, traffic).unwrap();
+            dest.stats = traffic;
+            dest.active_conns = 2;
+            ipvs.set_destination_stats(&key, &dest).unwrap();
+        }
+        ipvs.update_destination(&a, &Destination::new([192, 168, 1, 1], 80).with_weight(4))
+            .unwrap();
+        let read = &ipvs.destinations(&a).unwrap()[0];
+        assert_eq!(
+            (read.weight, read.stats, read.active_conns),
+            (4, traffic, 2)
+        );
+        ipvs.zero(Some(&a)).unwrap();
+        assert_eq!(ipvs.service(&a).unwrap().stats, Stats::default());
+        let read = &ipvs.destinations(&a).unwrap()[0];
+        assert_eq!((read.stats, read.active_conns), (Stats::default(), 2));
+        assert_eq!(ipvs.service(&b).unwrap().stats, traffic);
+        assert!(matches!(
+            ipvs.set_service_stats(&ServiceKey::tcp([10, 0, 0, 9], 80), traffic),
+            Err(Error::NoSuchService)
+        ));
+    }
+
+    #[test]
+    fn an_injected_error_fails_one_call_and_changes_nothing() {
+        let ipvs = FakeIpvs::new();
+        ipvs.fail_next(Error::PermissionDenied);
+        let key = ServiceKey::tcp([10, 0, 0, 1], 80);
+        assert!(matches!(
+            ipvs.add_service(&Service::new(key)),
+            Err(Error::PermissionDenied)
+        ));
+        assert!(ipvs.services().unwrap().is_empty());
+        ipvs.add_service(&Service::new(key)).unwrap();
+    }
+}
