@@ -559,4 +559,28 @@ mod tests {
         assert!(ipvs.services().unwrap().is_empty());
         ipvs.add_service(&Service::new(key)).unwrap();
     }
+
+    /// Backup sync lengths as measured on 6.1 (kept out of the conformance suite: stopping
+    /// such backups stalled the kernel lane): at least 1024 bytes, an IPv6 group's header is
+    /// 48 bytes, the default follows the interface's MTU.
+    #[test]
+    fn backup_sync_lengths_follow_the_measured_rules() {
+        let ipvs = FakeIpvs::new();
+        ipvs.add_interface("dum0", 9000);
+        let cases = [
+            (Some(5), None, "lo", 1024),
+            (None, Some("ff02::1:2"), "lo", 65487),
+            (None, None, "dum0", 8972),
+        ];
+        for (maxlen, group, interface, want) in cases {
+            let daemon = Daemon {
+                sync_maxlen: maxlen,
+                mcast_group: group.map(|g| g.parse().unwrap()),
+                ..Daemon::new(DaemonState::BACKUP, interface)
+            };
+            ipvs.start_daemon(&daemon).unwrap();
+            assert_eq!(ipvs.daemons().unwrap()[0].sync_maxlen, Some(want));
+            ipvs.stop_daemon(DaemonState::BACKUP).unwrap();
+        }
+    }
 }
