@@ -4,4 +4,11 @@
 #[macro_use]
 mod conformance;
 
-conformance_tests!(ipvs_rs::fake::FakeIpvs::new());
+/// A fake told about the sync interface the kernel side creates.
+fn fake() -> ipvs_rs::fake::FakeIpvs {
+    let ipvs = ipvs_rs::fake::FakeIpvs::new();
+    ipvs.add_interface(conformance::SYNC_IF, 1500);
+    ipvs
+}
+
+conformance_tests!(fake());

@@ -11,6 +11,22 @@ mod support;
 /// stretches under TCG (a 30 s wait ran out there).
 fn patient_handle() -> ipvs_rs::Handle {
     let ipvs = support::handle();
+    // The sync interface the suite's daemons use (in the test's own namespace).
+    let peer = format!("{}p", conformance::SYNC_IF);
+    support::run(
+        "ip",
+        &[
+            "link",
+            "add",
+            conformance::SYNC_IF,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ],
+    );
+    support::run("ip", &["link", "set", conformance::SYNC_IF, "up"]);
     ipvs.set_timeout(Some(std::time::Duration::from_secs(300)))
         .unwrap();
     ipvs

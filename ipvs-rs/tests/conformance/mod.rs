@@ -79,6 +79,10 @@ pub fn turn(case: &str) -> Turn {
     }
 }
 
+/// The interface sync daemons use: a veth (`sync0`, MTU 1500, up, no address) that the kernel
+/// side creates and the fake is told about. Daemons on lo stalled the 6.1 lane when stopped.
+pub const SYNC_IF: &str = "sync0";
+
 pub fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
 }
@@ -863,15 +867,15 @@ pub fn timeouts_zero_means_unchanged_and_big_ones_are_refused(ipvs: &dyn Ipvs) {
 pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
     assert!(ipvs.daemons().unwrap().is_empty());
     // The backup first: the list still shows the master first.
-    ipvs.start_daemon(&Daemon::new(DaemonState::BACKUP, "lo"))
+    ipvs.start_daemon(&Daemon::new(DaemonState::BACKUP, SYNC_IF))
         .unwrap();
     ipvs.start_daemon(&Daemon {
         sync_maxlen: Some(0),
-        ..Daemon::new(DaemonState::MASTER, "lo")
+        ..Daemon::new(DaemonState::MASTER, SYNC_IF)
     })
     .unwrap();
     assert!(matches!(
-        ipvs.start_daemon(&Daemon::new(DaemonState::MASTER, "lo")),
+        ipvs.start_daemon(&Daemon::new(DaemonState::MASTER, SYNC_IF)),
         Err(Error::DaemonRunning)
     ));
     let defaults = |state, maxlen| Daemon {
@@ -879,14 +883,14 @@ pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
         mcast_group: Some(v4(224, 0, 0, 81)),
         mcast_port: Some(8848),
         mcast_ttl: Some(1),
-        ..Daemon::new(state, "lo")
+        ..Daemon::new(state, SYNC_IF)
     };
-    // The master's messages fit 1500 bytes; the backup's follow lo's MTU, capped.
+    // The master's messages fit 1500 bytes; the backup's follow the interface's MTU.
     assert_eq!(
         ipvs.daemons().unwrap(),
         [
             defaults(DaemonState::MASTER, 1472),
-            defaults(DaemonState::BACKUP, 65507)
+            defaults(DaemonState::BACKUP, 1472)
         ]
     );
     ipvs.flush().unwrap();
@@ -907,7 +911,7 @@ pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
         mcast_group: Some(v4(239, 1, 1, 1)),
         mcast_port: Some(0),
         mcast_ttl: Some(3),
-        ..Daemon::new(DaemonState::MASTER, "lo")
+        ..Daemon::new(DaemonState::MASTER, SYNC_IF)
     };
     ipvs.start_daemon(&master).unwrap();
     assert_eq!(
@@ -932,20 +936,20 @@ pub fn daemon_requests_the_kernel_refuses(ipvs: &dyn Ipvs) {
         (on(1, "abcdefghijklmno"), libc::ENODEV),
         (on(1, ""), libc::ENODEV),
         (on(0, "nosuch0"), libc::ENODEV),
-        (on(0, "lo"), libc::EINVAL),
-        (on(3, "lo"), libc::EINVAL),
-        (on(4, "lo"), libc::EINVAL),
+        (on(0, SYNC_IF), libc::EINVAL),
+        (on(3, SYNC_IF), libc::EINVAL),
+        (on(4, SYNC_IF), libc::EINVAL),
         (
             Daemon {
                 mcast_group: Some(v4(10, 1, 1, 1)),
-                ..on(1, "lo")
+                ..on(1, SYNC_IF)
             },
             libc::EINVAL,
         ),
     ] {
         assert_eq!(errno(ipvs.start_daemon(&daemon)), want, "{daemon:?}");
     }
-    ipvs.start_daemon(&on(2, "lo")).unwrap();
+    ipvs.start_daemon(&on(2, SYNC_IF)).unwrap();
     // The interface is looked up before the role's slot.
     assert_eq!(errno(ipvs.start_daemon(&on(2, "nosuch0"))), libc::ENODEV);
     for (state, want) in [(1, libc::ESRCH), (3, libc::EINVAL), (0, libc::EINVAL)] {
@@ -963,14 +967,14 @@ pub fn daemons_and_mixed_families_exclude_each_other(ipvs: &dyn Ipvs) {
     let tunnel = Destination::new(v6(3), 80).with_forwarding(Forwarding::Tunnel(Tunnel::ipip()));
     ipvs.add_destination(&key(1), &tunnel).unwrap();
     // Refused before the interface is even looked up.
-    for interface in ["lo", "nosuch0"] {
+    for interface in [SYNC_IF, "nosuch0"] {
         assert!(matches!(
             ipvs.start_daemon(&Daemon::new(DaemonState::MASTER, interface)),
             Err(Error::InvalidArgument { .. })
         ));
     }
     ipvs.delete_destination(&key(1), &tunnel).unwrap();
-    ipvs.start_daemon(&Daemon::new(DaemonState::MASTER, "lo"))
+    ipvs.start_daemon(&Daemon::new(DaemonState::MASTER, SYNC_IF))
         .unwrap();
     assert!(matches!(
         ipvs.add_destination(&key(1), &tunnel),
@@ -1003,7 +1007,7 @@ pub fn batches_apply_every_request_and_report_each(ipvs: &dyn Ipvs) {
             udp: 30,
         })
         .push(Request::Zero(Some(key(3))))
-        .start_daemon(Daemon::new(DaemonState::BACKUP, "lo"));
+        .start_daemon(Daemon::new(DaemonState::BACKUP, SYNC_IF));
     let results = ipvs.apply(&batch);
     assert_eq!(results.len(), batch.len());
     assert!(results[0].is_ok());
