@@ -80,7 +80,7 @@ pub fn turn(case: &str) -> Turn {
 }
 
 /// The interface sync daemons use: a veth (`sync0`, MTU 1500, up, no address) that the kernel
-/// side creates and the fake is told about. Daemons on lo stalled the 6.1 lane when stopped.
+/// side creates and the fake is told about (daemons on lo stalled the 6.1 lane when stopped).
 pub const SYNC_IF: &str = "sync0";
 
 pub fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
@@ -901,10 +901,11 @@ pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
         ipvs.stop_daemon(DaemonState::BACKUP),
         Err(Error::NoSuchDaemon)
     ));
-    // Given values are kept; 0 means the default for port and TTL. (Only a master here: on
-    // 6.1 under TCG, stopping a backup with its own group and port on lo stalled for minutes,
-    // beyond any handle timeout, in two runs of the lane; the fake's rules for a backup's
-    // length, at least 1024 bytes, and an IPv6 group's larger header were measured by hand.)
+    // Given values are kept; 0 means the default for port and TTL. (Only a master here: in
+    // the 6.1 lane under TCG, stopping a backup with its own group and port stalled for
+    // minutes, beyond any handle timeout, on lo and on a veth alike; the fake's rules for a
+    // backup's length, at least 1024 bytes, and an IPv6 group's larger header were measured
+    // by hand and are unit tests of the fake.)
     let master = Daemon {
         sync_id: 255,
         sync_maxlen: Some(600),
