@@ -1,6 +1,9 @@
 //! Many requests in few `sendmsg` calls.
 
-use crate::{Daemon, Destination, Request, Service, ServiceKey, Timeouts};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
+
+use crate::socket::Conn;
+use crate::{Daemon, Destination, Error, Request, Result, Service, ServiceKey, Timeouts};
 
 /// A list of requests for [`Handle::apply`](crate::Handle::apply), sent many per `sendmsg`.
 ///
@@ -109,5 +112,136 @@ impl FromIterator<Request> for Batch {
 impl Extend<Request> for Batch {
     fn extend<I: IntoIterator<Item = Request>>(&mut self, iter: I) {
         self.requests.extend(iter)
+    }
+}
+
+/// Requests per `sendmsg` when a batch is applied; their acks must fit the receive buffer.
+const CHUNK: usize = 256;
+
+/// One `sendmsg` of a batch: requests `base..base + len`, sequence numbers `first..=last`.
+pub(crate) struct Chunk {
+    base: usize,
+    len: usize,
+    first: u32,
+    last: u32,
+}
+
+impl Chunk {
+    /// The sequence number whose ack ends the chunk's exchange.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn last_seq(&self) -> u32 {
+        self.last
+    }
+
+    /// The index of the first request after the chunk.
+    pub(crate) fn end(&self) -> usize {
+        self.base + self.len
+    }
+}
+
+/// The outcome of each request of a batch as the acks arrive: the part of applying a batch
+/// that does not depend on how the socket is read (blocking or from a reactor).
+pub(crate) struct Outcomes<'b> {
+    requests: &'b [Request],
+    results: Vec<Option<Result<()>>>,
+}
+
+impl<'b> Outcomes<'b> {
+    pub(crate) fn new(batch: &'b Batch) -> Self {
+        Outcomes {
+            requests: batch.requests(),
+            results: batch.requests().iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Frames the chunk of requests starting at `base` into `out` (cleared first), `None`
+    /// when none is left.
+    ///
+    /// Only the chunk's last request asks for an ack: the kernel reports a failure whether
+    /// asked or not, and handles one socket's messages in order, so the last ack also says
+    /// that every earlier request without an error succeeded. That saves the kernel an ack and
+    /// the reader a receive for every other request.
+    pub(crate) fn encode_chunk(
+        &self,
+        base: usize,
+        conn: &mut Conn,
+        out: &mut Vec<u8>,
+    ) -> Option<Chunk> {
+        let chunk = self.requests.get(base..)?.chunks(CHUNK).next()?;
+        out.clear();
+        let last = chunk.len() - 1;
+        let mut first = None;
+        for (i, request) in chunk.iter().enumerate() {
+            let flags = if i == last {
+                NLM_F_REQUEST | NLM_F_ACK
+            } else {
+                NLM_F_REQUEST
+            };
+            let seq = conn.encode_request(request, flags, out);
+            first.get_or_insert(seq);
+        }
+        let first = first.unwrap_or(0);
+        Some(Chunk {
+            base,
+            len: chunk.len(),
+            first,
+            last: first.wrapping_add(last as u32),
+        })
+    }
+
+    /// Records the ack or error `seq` carries; true when it ends the chunk, whose requests
+    /// without an error then succeeded.
+    pub(crate) fn ack(
+        &mut self,
+        chunk: &Chunk,
+        seq: u32,
+        errno: i32,
+        message: Option<String>,
+    ) -> bool {
+        let i = seq.wrapping_sub(chunk.first) as usize;
+        if i < chunk.len && self.results[chunk.base + i].is_none() {
+            let request = &self.requests[chunk.base + i];
+            self.results[chunk.base + i] = Some(match errno {
+                0 => Ok(()),
+                errno => Err(Error::from_kernel(
+                    request.to_message().cmd,
+                    errno,
+                    message,
+                    request.names(),
+                )),
+            });
+        }
+        if seq != chunk.last {
+            return false;
+        }
+        for result in &mut self.results[chunk.base..chunk.base + chunk.len] {
+            result.get_or_insert(Ok(()));
+        }
+        true
+    }
+
+    /// Gives every request without an outcome a copy of a socket-level error: whether the
+    /// kernel applied it is unknown.
+    pub(crate) fn fail_rest(&mut self, e: &Error) {
+        for r in self.results.iter_mut().filter(|r| r.is_none()) {
+            *r = Some(Err(copy_error(e)));
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<Result<()>> {
+        self.results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Error::Timeout)))
+            .collect()
+    }
+}
+
+/// A copy of a socket-level error for each request it leaves unresolved.
+pub(crate) fn copy_error(e: &Error) -> Error {
+    match e {
+        Error::Timeout => Error::Timeout,
+        Error::Busy => Error::Busy,
+        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        other => Error::Decode(other.to_string()),
     }
 }

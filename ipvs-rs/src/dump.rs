@@ -45,7 +45,7 @@ impl Dumped for Daemon {
 /// Most dumps are a service's few real servers: a linear scan of a short list beats hashing
 /// them, so the set is only built once a dump grows past [`Seen::LINEAR`].
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     few: Vec<Identity>,
     many: HashSet<Identity>,
 }
@@ -54,7 +54,7 @@ impl Seen {
     const LINEAR: usize = 16;
 
     /// Records `id`; false if it was already there.
-    fn insert(&mut self, id: Identity) -> bool {
+    pub(crate) fn insert(&mut self, id: Identity) -> bool {
         if !self.many.is_empty() {
             return self.many.insert(id);
         }

@@ -1,12 +1,13 @@
 //! The handle: its netlink sockets in one network namespace.
 
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::batch::Outcomes;
 use crate::dump::Dump;
+use crate::merge::{self, ServiceMerge};
 use crate::socket::{open_sockets, Channel, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
 use crate::wire::{
     daemon_entry, destination_entry, service_entry, CmdAttr, InfoAttr, IpvsAttrs, IpvsCmd,
@@ -16,9 +17,6 @@ use crate::{
     AddressFamily, Batch, Daemon, DaemonState, Destination, Error, Info, Netns, Request, Result,
     Service, ServiceKey, Timeouts,
 };
-
-/// Requests per `sendmsg` in [`Handle::apply`]; their acks must fit the receive buffer.
-const BATCH_CHUNK: usize = 256;
 
 /// A connection to IPVS: generic-netlink sockets opened once and reused for every request
 /// (one for requests and destination dumps, one for service dumps, which want the kernel's
@@ -226,86 +224,43 @@ impl Handle {
     /// so a request without an error before that ack succeeded. If the socket fails or times
     /// out, the requests whose outcome is unknown get that error.
     pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
-        let requests = batch.requests();
-        let checks: Vec<Result<()>> = requests.iter().map(|r| self.check(r)).collect();
+        let checks: Vec<Result<()>> = batch.requests().iter().map(|r| self.check(r)).collect();
         if let Some(index) = checks.iter().position(Result::is_err) {
             return checks
                 .into_iter()
                 .map(|c| c.and(Err(Error::NotSent { index })))
                 .collect();
         }
-        let mut results: Vec<Option<Result<()>>> = (0..requests.len()).map(|_| None).collect();
+        let mut outcomes = Outcomes::new(batch);
         let mut conn = match self.lock() {
             Ok(conn) => conn,
-            Err(e) => return requests.iter().map(|_| Err(copy_error(&e))).collect(),
+            Err(e) => {
+                outcomes.fail_rest(&e);
+                return outcomes.finish();
+            }
         };
         let mut out = Vec::new();
-        for (chunk_no, chunk) in requests.chunks(BATCH_CHUNK).enumerate() {
-            let base = chunk_no * BATCH_CHUNK;
-            out.clear();
-            let mut first = None;
-            let last = chunk.len() - 1;
-            for (i, request) in chunk.iter().enumerate() {
-                // Only the chunk's last request asks for an ack: the kernel reports a failure
-                // whether asked or not, and handles one socket's messages in order, so the last
-                // ack also says that every earlier request without an error succeeded. That
-                // saves the kernel an ack and us a receive for every other request.
-                let flags = if i == last {
-                    netlink_packet_core::NLM_F_REQUEST | netlink_packet_core::NLM_F_ACK
-                } else {
-                    netlink_packet_core::NLM_F_REQUEST
-                };
-                let seq = conn.encode_request(request, flags, &mut out);
-                first.get_or_insert(seq);
-            }
-            let first = first.unwrap_or(0);
-            let last_seq = first.wrapping_add(last as u32);
-            if let Err(e) = conn.send(&out) {
-                fill_unknown(&mut results[base..], &e);
-                break;
-            }
-            loop {
-                match conn.next_reply() {
-                    Ok(Reply::Ack {
-                        seq,
-                        errno,
-                        message,
-                    }) => {
-                        let i = seq.wrapping_sub(first) as usize;
-                        if i < chunk.len() && results[base + i].is_none() {
-                            let request = &chunk[i];
-                            results[base + i] = Some(match errno {
-                                0 => Ok(()),
-                                errno => Err(Error::from_kernel(
-                                    request.command(),
-                                    errno,
-                                    message,
-                                    request.names(),
-                                )),
-                            });
-                        }
-                        if seq == last_seq {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        fill_unknown(&mut results[base..], &e);
-                        return results
-                            .into_iter()
-                            .map(|r| r.unwrap_or(Err(Error::Timeout)))
-                            .collect();
+        let mut base = 0;
+        while let Some(chunk) = outcomes.encode_chunk(base, &mut conn, &mut out) {
+            let sent = conn.send(&out).and_then(|()| loop {
+                if let Reply::Ack {
+                    seq,
+                    errno,
+                    message,
+                } = conn.next_reply()?
+                {
+                    if outcomes.ack(&chunk, seq, errno, message) {
+                        break Ok(());
                     }
                 }
+            });
+            if let Err(e) = sent {
+                outcomes.fail_rest(&e);
+                break;
             }
-            for result in &mut results[base..base + chunk.len()] {
-                result.get_or_insert(Ok(()));
-            }
+            base = chunk.end();
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(Error::Timeout)))
-            .collect()
+        outcomes.finish()
     }
 
     /// Every service, collected and checked complete.
@@ -319,15 +274,11 @@ impl Handle {
     /// without pause the merge can still, rarely, miss a stretch of the table: it is best
     /// effort, where a single dump is not. [`Handle::services_iter`] streams one unchecked dump.
     pub fn services(&self) -> Result<Vec<Service>> {
-        let mut merged: Vec<Service> = Vec::new();
-        let mut index: HashMap<ServiceKey, usize> = HashMap::new();
-        let mut count = None;
+        let mut merge = ServiceMerge::default();
         let mut last = Vec::new();
-        for attempt in 0..20 {
+        for attempt in 0..merge::ATTEMPTS {
             if attempt > 0 {
-                // A busy writer elsewhere tends to shift the same stretch of the table in every
-                // pass; waiting a little longer each time moves the passes against its rhythm.
-                std::thread::sleep(Duration::from_millis(attempt));
+                std::thread::sleep(merge::pause(attempt));
             }
             let Some(before) = self.count_if_descriptors_allow()? else {
                 return self.services_iter()?.collect();
@@ -336,22 +287,8 @@ impl Handle {
             let Some(after) = self.count_if_descriptors_allow()? else {
                 return Ok(last);
             };
-            if before != after || count != Some(after) {
-                merged.clear();
-                index.clear();
-                count = Some(after);
-            }
-            for svc in &last {
-                match index.get(&svc.key) {
-                    Some(&i) => merged[i] = svc.clone(),
-                    None => {
-                        index.insert(svc.key, merged.len());
-                        merged.push(svc.clone());
-                    }
-                }
-            }
-            if before == after && merged.len() == after as usize {
-                return Ok(merged);
+            if let Some(complete) = merge.add(before, &last, after) {
+                return Ok(complete);
             }
         }
         Ok(last)
@@ -394,15 +331,7 @@ impl Handle {
 
     /// One service, or [`Error::NoSuchService`].
     pub fn service(&self, key: &ServiceKey) -> Result<Service> {
-        let msg = IpvsMessage::new(
-            IpvsCmd::GetService,
-            vec![CmdAttr::Service(ServiceAttr::from_key(key))],
-        );
-        let replies = self.transact(msg, None)?;
-        replies
-            .first()
-            .ok_or_else(|| Error::Decode("no service in the reply".into()))
-            .and_then(decode_service)
+        service_from(&self.transact(get_service(key), None)?)
     }
 
     /// Adds a service ([`Error::ServiceExists`] if it exists).
@@ -433,11 +362,12 @@ impl Handle {
 
     /// Streams the destinations of a service.
     pub fn destinations_iter(&self, key: &ServiceKey) -> Result<Dump<'_, Destination>> {
-        let msg = IpvsMessage::new(
-            IpvsCmd::GetDest,
-            vec![CmdAttr::Service(ServiceAttr::from_key(key))],
-        );
-        self.dump(msg, key.family(), destination_entry, Channel::Requests)
+        self.dump(
+            get_destinations(key),
+            key.family(),
+            destination_entry,
+            Channel::Requests,
+        )
     }
 
     /// Adds a destination to a service.
@@ -457,26 +387,15 @@ impl Handle {
 
     /// The IPVS version and connection table size.
     pub fn info(&self) -> Result<Info> {
-        let replies = self.transact(IpvsMessage::new(IpvsCmd::GetInfo, vec![]), None)?;
-        match replies.first().map(|m| &m.attrs) {
-            Some(IpvsAttrs::Info(attrs)) => InfoAttr::to_info(attrs).map_err(decode_err),
-            _ => Err(Error::Decode("no info in the reply".into())),
-        }
+        info_from(&self.transact(IpvsMessage::new(IpvsCmd::GetInfo, vec![]), None)?)
     }
 
     /// The TCP, TCP FIN and UDP timeouts.
     pub fn timeouts(&self) -> Result<Timeouts> {
-        let replies = self.transact(IpvsMessage::new(IpvsCmd::GetConfig, vec![]), None)?;
-        let mut t = Timeouts::default();
-        for attr in replies.iter().flat_map(|m| m.cmd_attrs()) {
-            match attr {
-                CmdAttr::TimeoutTcp(v) => t.tcp = *v,
-                CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = *v,
-                CmdAttr::TimeoutUdp(v) => t.udp = *v,
-                _ => {}
-            }
-        }
-        Ok(t)
+        Ok(timeouts_from(&self.transact(
+            IpvsMessage::new(IpvsCmd::GetConfig, vec![]),
+            None,
+        )?))
     }
 
     /// Sets timeouts; a 0 leaves that timeout unchanged.
@@ -515,30 +434,55 @@ fn decode_err(e: netlink_packet_core::DecodeError) -> Error {
     Error::Decode(e.to_string())
 }
 
-fn decode_service(msg: &IpvsMessage) -> Result<Service> {
-    msg.cmd_attrs()
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Service(attrs) => Some(ServiceAttr::to_service(attrs).map_err(decode_err)),
-            _ => None,
+/// The service of a GET_SERVICE reply.
+pub(crate) fn service_from(replies: &[IpvsMessage]) -> Result<Service> {
+    replies
+        .first()
+        .and_then(|msg| {
+            msg.cmd_attrs().iter().find_map(|a| match a {
+                CmdAttr::Service(attrs) => Some(ServiceAttr::to_service(attrs).map_err(decode_err)),
+                _ => None,
+            })
         })
-        .unwrap_or_else(|| Err(Error::Decode("message without service".into())))
+        .unwrap_or_else(|| Err(Error::Decode("no service in the reply".into())))
 }
 
-/// A copy of a socket-level error for each request it leaves unresolved.
-fn copy_error(e: &Error) -> Error {
-    match e {
-        Error::Timeout => Error::Timeout,
-        Error::Busy => Error::Busy,
-        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), io.to_string())),
-        other => Error::Decode(other.to_string()),
+/// The version and table size of a GET_INFO reply.
+pub(crate) fn info_from(replies: &[IpvsMessage]) -> Result<Info> {
+    match replies.first().map(|m| &m.attrs) {
+        Some(IpvsAttrs::Info(attrs)) => InfoAttr::to_info(attrs).map_err(decode_err),
+        _ => Err(Error::Decode("no info in the reply".into())),
     }
 }
 
-fn fill_unknown(results: &mut [Option<Result<()>>], e: &Error) {
-    for r in results.iter_mut().filter(|r| r.is_none()) {
-        *r = Some(Err(copy_error(e)));
+/// The timeouts of a GET_CONFIG reply.
+pub(crate) fn timeouts_from(replies: &[IpvsMessage]) -> Timeouts {
+    let mut t = Timeouts::default();
+    for attr in replies.iter().flat_map(|m| m.cmd_attrs()) {
+        match attr {
+            CmdAttr::TimeoutTcp(v) => t.tcp = *v,
+            CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = *v,
+            CmdAttr::TimeoutUdp(v) => t.udp = *v,
+            _ => {}
+        }
     }
+    t
+}
+
+/// The request reading one service.
+pub(crate) fn get_service(key: &ServiceKey) -> IpvsMessage {
+    IpvsMessage::new(
+        IpvsCmd::GetService,
+        vec![CmdAttr::Service(ServiceAttr::from_key(key))],
+    )
+}
+
+/// The dump request for the destinations of a service.
+pub(crate) fn get_destinations(key: &ServiceKey) -> IpvsMessage {
+    IpvsMessage::new(
+        IpvsCmd::GetDest,
+        vec![CmdAttr::Service(ServiceAttr::from_key(key))],
+    )
 }
 
 #[cfg(test)]

@@ -39,14 +39,23 @@
 //! - Dumps are streamed ([`Handle::services_iter`], [`Dump`]).
 //! - Kernel errors are typed per command ([`Error`]); a receive that times out is
 //!   [`Error::Timeout`], meaning the outcome is unknown.
+//! - Code written against the [`Ipvs`] trait runs against the kernel ([`Handle`]) or an
+//!   in-memory table that follows the kernel's rules ([`fake::FakeIpvs`]), without root.
+//! - With the `tokio` feature, `AsyncHandle` offers the same operations as async methods on
+//!   sockets driven by tokio's reactor; [`AsyncIpvs`] is the async trait.
 
 #![deny(missing_docs)]
 
+mod async_ipvs;
+#[cfg(feature = "tokio")]
+mod asynchronous;
 mod batch;
 mod dump;
 mod error;
+pub mod fake;
 mod handle;
 mod ipvs;
+mod merge;
 mod model;
 mod module;
 mod netns;
@@ -62,6 +71,9 @@ pub mod wire;
 #[cfg(not(feature = "wire"))]
 mod wire;
 
+pub use async_ipvs::AsyncIpvs;
+#[cfg(feature = "tokio")]
+pub use asynchronous::{AsyncHandle, DumpStream};
 pub use batch::Batch;
 pub use dump::Dump;
 pub use error::{Error, Result};

@@ -173,7 +173,7 @@ impl Conn {
         Ok(conn)
     }
 
-    fn unresolved(sockets: Sockets, timeout: Option<Duration>) -> Result<Self> {
+    pub(crate) fn unresolved(sockets: Sockets, timeout: Option<Duration>) -> Result<Self> {
         // SAFETY: sysconf has no memory-safety preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         let mut conn = Conn {
@@ -345,7 +345,7 @@ impl Conn {
         self.send_on(Channel::Requests, bytes)
     }
 
-    fn send_on(&mut self, channel: Channel, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn send_on(&mut self, channel: Channel, bytes: &[u8]) -> Result<()> {
         // Replies to an abandoned exchange are stale: drop what is buffered.
         self.pos = self.len;
         self.reading = channel;
@@ -366,8 +366,18 @@ impl Conn {
     /// The next message from the kernel, reading a datagram when the buffer is used up.
     /// The bytes are `self.buf[range]`.
     fn next_raw(&mut self) -> Result<(NetlinkHeader, std::ops::Range<usize>)> {
-        if self.pos >= self.len {
+        loop {
+            if let Some(raw) = self.buffered_raw()? {
+                return Ok(raw);
+            }
             self.fill()?;
+        }
+    }
+
+    /// The next message left in the buffer, `None` when it is used up.
+    fn buffered_raw(&mut self) -> Result<Option<(NetlinkHeader, std::ops::Range<usize>)>> {
+        if self.pos >= self.len {
+            return Ok(None);
         }
         let rest = &self.buf[self.pos..self.len];
         if rest.len() < NLMSG_HDRLEN {
@@ -386,10 +396,21 @@ impl Conn {
         hdr.sequence_number = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
         let range = self.pos..self.pos + len;
         self.pos += (len + 3) & !3;
-        Ok((hdr, range))
+        Ok(Some((hdr, range)))
     }
 
+    /// Waits for the next datagram; on a blocking socket `EAGAIN` is the receive timeout.
     fn fill(&mut self) -> Result<()> {
+        if self.try_fill()? {
+            Ok(())
+        } else {
+            Err(Error::Timeout)
+        }
+    }
+
+    /// Reads one datagram of the socket being read into the buffer; false if none is there
+    /// (`EAGAIN`: a non-blocking socket with nothing queued, or a blocking one timed out).
+    pub(crate) fn try_fill(&mut self) -> Result<bool> {
         // One socket serving both channels gets large dump datagrams after its first bulk read
         // (the kernel sizes them by the largest read so far): it always reads large.
         let (fd, want) = match (self.reading, &self.bulk) {
@@ -408,7 +429,7 @@ impl Conn {
             // with SA_RESTART; the exchange is not over, so wait on.
             match err.raw_os_error() {
                 Some(libc::EINTR) => {}
-                Some(libc::EAGAIN) => return Err(Error::Timeout),
+                Some(libc::EAGAIN) => return Ok(false),
                 _ => return Err(Error::Io(err)),
             }
         };
@@ -420,15 +441,40 @@ impl Conn {
         }
         self.len = n;
         self.pos = 0;
+        Ok(true)
+    }
+
+    /// The socket the current exchange reads from.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn reading(&self) -> Channel {
+        self.reading
+    }
+
+    /// The descriptor of a channel's socket, to wait for it in a reactor.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn raw_fd(&self, channel: Channel) -> std::os::fd::RawFd {
+        match channel {
+            Channel::Bulk => match &self.bulk {
+                Some(bulk) => bulk.as_raw_fd(),
+                None => self.sock.as_raw_fd(),
+            },
+            Channel::Requests => self.sock.as_raw_fd(),
+        }
+    }
+
+    /// Makes both netlink sockets non-blocking, for a reactor to drive them.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn set_nonblocking(&mut self) -> Result<()> {
+        self.sock.set_non_blocking(true)?;
+        if let Some(bulk) = &self.bulk {
+            bulk.set_non_blocking(true)?;
+        }
         Ok(())
     }
 
     /// The next reply of the IPVS family, an ack or a dump end.
     pub(crate) fn next_reply(&mut self) -> Result<Reply> {
-        self.next_reply_with(&mut |genl| {
-            let header = GenlHeader::parse(genl)?;
-            IpvsMessage::parse_with_param(&genl[GENL_HDRLEN..], header)
-        })
+        self.next_reply_with(&mut decode_message)
     }
 
     /// The next reply, with a message of the IPVS family decoded by `decode` straight from the
@@ -438,33 +484,53 @@ impl Conn {
         decode: &mut dyn FnMut(&[u8]) -> Result<T, DecodeError>,
     ) -> Result<Reply<T>> {
         loop {
-            let (hdr, range) = self.next_raw()?;
+            if let Some(reply) = self.buffered_reply_with(decode)? {
+                return Ok(reply);
+            }
+            self.fill()?;
+        }
+    }
+
+    /// The next reply left in the buffer, `None` once the buffer is used up: the step a
+    /// reactor-driven reader takes between datagrams.
+    pub(crate) fn buffered_reply_with<T>(
+        &mut self,
+        decode: &mut dyn FnMut(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Option<Reply<T>>> {
+        while let Some((hdr, range)) = self.buffered_raw()? {
             let bytes = &self.buf[range];
             let seq = hdr.sequence_number;
             match hdr.message_type {
                 NLMSG_ERROR => {
                     let (errno, message) = parse_error(bytes, hdr.flags)?;
-                    return Ok(Reply::Ack {
+                    return Ok(Some(Reply::Ack {
                         seq,
                         errno,
                         message,
-                    });
+                    }));
                 }
                 NLMSG_DONE => {
                     let code = bytes
                         .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
                         .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                    return Ok(Reply::Done { seq, errno: -code });
+                    return Ok(Some(Reply::Done { seq, errno: -code }));
                 }
                 t if t == self.family => {
                     let msg =
                         decode(&bytes[NLMSG_HDRLEN..]).map_err(|e| Error::Decode(e.to_string()))?;
-                    return Ok(Reply::Message { seq, msg });
+                    return Ok(Some(Reply::Message { seq, msg }));
                 }
                 _ => {}
             }
         }
+        Ok(None)
     }
+}
+
+/// Decodes a message of the IPVS family from its generic-netlink header on.
+pub(crate) fn decode_message(genl: &[u8]) -> Result<IpvsMessage, DecodeError> {
+    let header = GenlHeader::parse(genl)?;
+    IpvsMessage::parse_with_param(&genl[GENL_HDRLEN..], header)
 }
 
 /// The errno (positive, 0 for an ack) and extended-ack text of an `NLMSG_ERROR` message.

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::{verify, Change, DestinationId, Plan, Removal, Report, Scope, Table};
+use crate::async_ipvs::{now, Blocking};
 use crate::{Error, Ipvs, Result, ServiceKey};
 
 /// Why a [`Reconciler::sync`] read the whole table instead of trusting its cache.
@@ -165,9 +166,12 @@ impl Reconciler {
             },
         };
         let cache = &mut self.cache;
-        super::send(handle, changes, &mut out.report, &mut |change| {
-            remember(cache, change)
-        });
+        now(super::send(
+            &Blocking(handle),
+            changes,
+            &mut out.report,
+            &mut |change| remember(cache, change),
+        ));
         for gone in &out.report.vanished {
             remember(cache, gone);
         }
@@ -209,12 +213,12 @@ impl Reconciler {
         self.resync = None;
         self.last_read = Some(started);
         let plan = Plan::compute(&self.cache, desired, &self.scope);
-        Ok(verify::reverify(
-            handle,
+        Ok(now(verify::reverify(
+            &Blocking(handle),
             plan.into_changes(),
             Removal::Delete,
             &mut out.report,
-        ))
+        )))
     }
 
     /// Plans against the cache, then re-reads the services whose updates or deletes the plan

@@ -79,7 +79,8 @@ pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
 
-use crate::{Batch, Error, Ipvs, Result};
+use crate::async_ipvs::{now, Blocking};
+use crate::{AsyncIpvs, Batch, Error, Ipvs, Result};
 
 /// Makes the kernel's table match `desired` within `scope`, and reports what changed.
 ///
@@ -121,18 +122,8 @@ pub fn plan_with<I: Ipvs + ?Sized>(
 /// Re-verifies the plan's deletes, then sends its changes in batches and reports the outcome
 /// of each.
 pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
-    let mut report = Report {
-        draining: plan
-            .draining()
-            .iter()
-            .map(|(key, d)| (*key, DestinationId::of(d)))
-            .collect(),
-        ..Report::default()
-    };
-    let removal = plan.removal();
-    let changes = verify::reverify(handle, plan.into_changes(), removal, &mut report);
-    send(handle, changes, &mut report, &mut |_| {});
-    report
+    // The async code, its every read ready at once: one implementation for both.
+    now(apply_async(&Blocking(handle), plan))
 }
 
 /// Makes the kernel's whole table equal to `rules` (a parsed rule set, such as an
@@ -146,13 +137,70 @@ pub fn replace<I: Ipvs + ?Sized>(handle: &I, rules: &Table) -> Result<Report> {
     reconcile(handle, rules, &Scope::all())
 }
 
+/// [`reconcile`] through an [`AsyncIpvs`] (an `AsyncHandle`, or a
+/// [`FakeIpvs`](crate::fake::FakeIpvs) in tests): the same reads, plan and checks, awaited.
+pub async fn reconcile_async<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
+    desired: &Table,
+    scope: &Scope,
+) -> Result<Report> {
+    reconcile_with_async(ipvs, desired, scope, &Policy::default()).await
+}
+
+/// [`reconcile_with`] through an [`AsyncIpvs`].
+pub async fn reconcile_with_async<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
+    desired: &Table,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Report> {
+    let plan = plan_with_async(ipvs, desired, scope, policy).await?;
+    Ok(apply_async(ipvs, plan).await)
+}
+
+/// [`plan`] through an [`AsyncIpvs`].
+pub async fn plan_async<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
+    desired: &Table,
+    scope: &Scope,
+) -> Result<Plan> {
+    plan_with_async(ipvs, desired, scope, &Policy::default()).await
+}
+
+/// [`plan_with`] through an [`AsyncIpvs`].
+pub async fn plan_with_async<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
+    desired: &Table,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Plan> {
+    let current = Table::read_async(ipvs, scope, desired).await?;
+    Ok(Plan::compute_with(&current, desired, scope, policy))
+}
+
+/// [`apply`] through an [`AsyncIpvs`].
+pub async fn apply_async<I: AsyncIpvs + ?Sized>(ipvs: &I, plan: Plan) -> Report {
+    let mut report = Report {
+        draining: plan
+            .draining()
+            .iter()
+            .map(|(key, d)| (*key, DestinationId::of(d)))
+            .collect(),
+        ..Report::default()
+    };
+    let removal = plan.removal();
+    let changes = verify::reverify(ipvs, plan.into_changes(), removal, &mut report).await;
+    send(ipvs, changes, &mut report, &mut |_| {}).await;
+    report
+}
+
 /// Sends `changes` in batches, records each outcome in `report`, and calls `applied` with
 /// every change the kernel accepted.
-pub(crate) fn send<I: Ipvs + ?Sized>(
-    handle: &I,
+pub(crate) async fn send<I: AsyncIpvs + ?Sized>(
+    ipvs: &I,
     changes: Vec<Change>,
     report: &mut Report,
-    applied: &mut dyn FnMut(&Change),
+    applied: &mut (dyn FnMut(&Change) + Send),
 ) {
     // An invalid change fails alone, in its place in the report; the others are sent.
     let checks: Vec<_> = changes.iter().map(Change::validate).collect();
@@ -160,7 +208,7 @@ pub(crate) fn send<I: Ipvs + ?Sized>(
     for (change, _) in changes.iter().zip(&checks).filter(|(_, c)| c.is_ok()) {
         change.push_to(&mut batch);
     }
-    let mut sent = handle.apply(&batch).into_iter();
+    let mut sent = ipvs.apply(&batch).await.into_iter();
     for (change, check) in changes.into_iter().zip(checks) {
         let result = match check {
             Ok(()) => sent.next().unwrap_or(Err(Error::Timeout)),

@@ -5,7 +5,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::Scope;
-use crate::{Destination, Ipvs, Result, Service, ServiceKey, WithDestinations};
+use crate::async_ipvs::{now, Blocking};
+use crate::{AsyncIpvs, Destination, Ipvs, Result, Service, ServiceKey};
 
 /// What identifies a destination within its service: its address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,12 +191,27 @@ impl Table {
     /// namespace can still change entries meanwhile; [`reconcile`](super::reconcile)
     /// re-verifies before deleting.
     pub fn read<I: Ipvs + ?Sized>(handle: &I, scope: &Scope, desired: &Table) -> Result<Table> {
-        let services: Vec<_> = handle
-            .services()?
+        now(Table::read_async(&Blocking(handle), scope, desired))
+    }
+
+    /// [`Table::read`] through an [`AsyncIpvs`]: the same reads, awaited.
+    pub async fn read_async<I: AsyncIpvs + ?Sized>(
+        ipvs: &I,
+        scope: &Scope,
+        desired: &Table,
+    ) -> Result<Table> {
+        let services: Vec<_> = ipvs
+            .services()
+            .await?
             .into_iter()
             .filter(|s| desired.contains(&s.key) || scope.contains(&s.key))
             .collect();
-        WithDestinations::new(handle, services).collect()
+        let mut table = Table::new();
+        for service in services {
+            let destinations = ipvs.destinations(&service.key).await?;
+            table.insert(service, destinations);
+        }
+        Ok(table)
     }
 }
 

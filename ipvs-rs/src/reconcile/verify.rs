@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::plan::is_idle;
 use super::{Change, DestinationId, Removal, Report};
-use crate::{Destination, Error, Ipvs, ServiceKey};
+use crate::{AsyncIpvs, Destination, Error, ServiceKey};
 
 /// What the fresh read shows of a destination a plan deletes.
 enum Fresh {
@@ -20,7 +20,7 @@ enum Fresh {
 ///
 /// A service is re-read with a GET; the destinations of a service are dumped again, once per
 /// service however many of them are deleted.
-pub(crate) fn reverify<I: Ipvs + ?Sized>(
+pub(crate) async fn reverify<I: AsyncIpvs + ?Sized>(
     handle: &I,
     changes: Vec<Change>,
     removal: Removal,
@@ -30,7 +30,7 @@ pub(crate) fn reverify<I: Ipvs + ?Sized>(
     let mut kept = Vec::with_capacity(changes.len());
     for change in changes {
         let state = match &change {
-            Change::DeleteService(key) => match handle.service(key) {
+            Change::DeleteService(key) => match handle.service(key).await {
                 Ok(_) => Ok(Fresh::Present),
                 Err(Error::NoSuchService) => Ok(Fresh::Gone),
                 Err(e) => Err(e),
@@ -42,6 +42,7 @@ pub(crate) fn reverify<I: Ipvs + ?Sized>(
                     Some(ds) => Ok(ds),
                     None => handle
                         .destinations(key)
+                        .await
                         .map(|ds| &*fresh.entry(*key).or_insert(ds)),
                 };
                 read.map(|ds| {

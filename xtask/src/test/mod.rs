@@ -123,7 +123,13 @@ pub fn run(options: &Options) -> Result<i32> {
             return finish(&steps);
         }
         let started = Instant::now();
-        let counts = stream_tests(cargo(&root).args(["test", "--workspace"]))?;
+        // The tokio feature too: AsyncHandle has host-lane tests (timeouts, Send futures).
+        let counts = stream_tests(cargo(&root).args([
+            "test",
+            "--workspace",
+            "--features",
+            "ipvs-rs/tokio",
+        ]))?;
         steps.push(Step::new("host tests", started.elapsed(), Some(counts)));
     }
     if options.kernel {
