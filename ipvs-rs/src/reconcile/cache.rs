@@ -156,7 +156,7 @@ impl Reconciler {
         };
         let changes = match reason {
             Some(reason) => self.resync(handle, desired, reason, &mut out)?,
-            None => match self.from_cache(handle, desired, &mut out) {
+            None => match self.plan_from_cache(handle, desired, &mut out) {
                 Ok(changes) => changes,
                 Err(e) => {
                     self.resync = Some(Resync::Failure);
@@ -219,7 +219,7 @@ impl Reconciler {
     /// Plans against the cache, then re-reads the services whose updates or deletes the plan
     /// holds (and services to add that the cache cannot know about), and plans those again
     /// if the kernel differs.
-    fn from_cache(
+    fn plan_from_cache(
         &mut self,
         handle: &Handle,
         desired: &Table,
