@@ -174,7 +174,6 @@ impl Reconciler {
         if !out.report.failures.is_empty() {
             self.resync = Some(Resync::Failure);
         }
-        prune(&mut self.cache, &self.scope, desired);
         Ok(out)
     }
 
@@ -225,7 +224,7 @@ impl Reconciler {
         desired: &Table,
         out: &mut SyncReport,
     ) -> Result<Vec<Change>> {
-        let plan = Plan::compute(&self.cache, desired, &self.scope).into_changes();
+        let plan = self.plan_differences(desired);
         let touched: BTreeSet<ServiceKey> = plan
             .iter()
             .filter(|c| match c {
@@ -272,6 +271,64 @@ impl Reconciler {
         changes.sort_by_key(phase);
         Ok(changes)
     }
+}
+
+impl Reconciler {
+    /// The plan from the cache to `desired`, computed only for the services whose entries
+    /// differ: both tables are walked in key order and compared entry by entry, which costs
+    /// far less than planning every service. An entry equal in settings but not in every
+    /// field (the kernel's HASHED flag, counters) is replaced by the desired one, so the next
+    /// sync finds it equal at once. Cached services neither desired nor in scope are dropped.
+    fn plan_differences(&mut self, desired: &Table) -> Vec<Change> {
+        let mut before = Table::new();
+        let mut after = Table::new();
+        let mut stray = Vec::new();
+        let mut cached = self.cache.iter().peekable();
+        let mut wanted = desired.iter().peekable();
+        loop {
+            let order = match (cached.peek(), wanted.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(c), Some(w)) => c.service.key.cmp(&w.service.key),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    let c = cached.next().expect("peeked");
+                    if self.scope.contains(&c.service.key) {
+                        copy(&mut before, c);
+                    } else {
+                        stray.push(c.service.key);
+                    }
+                }
+                std::cmp::Ordering::Greater => copy(&mut after, wanted.next().expect("peeked")),
+                std::cmp::Ordering::Equal => {
+                    let (c, w) = (
+                        cached.next().expect("peeked"),
+                        wanted.next().expect("peeked"),
+                    );
+                    if c != w {
+                        copy(&mut before, c);
+                        copy(&mut after, w);
+                    }
+                }
+            }
+        }
+        for key in stray {
+            self.cache.remove(&key);
+        }
+        let changes = Plan::compute(&before, &after, &self.scope).into_changes();
+        let changed: BTreeSet<ServiceKey> = changes.iter().map(|c| *c.service()).collect();
+        for entry in after.iter().filter(|e| !changed.contains(&e.service.key)) {
+            self.cache
+                .insert(entry.service.clone(), entry.destinations().to_vec());
+        }
+        changes
+    }
+}
+
+fn copy(table: &mut Table, entry: &super::Entry) {
+    table.insert(entry.service.clone(), entry.destinations().to_vec());
 }
 
 /// The entries of `table` whose key `keep` accepts.
