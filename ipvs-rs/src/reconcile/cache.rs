@@ -91,7 +91,8 @@ pub struct SyncReport {
 /// last read or wrote it (or a dump raced with writers, see [`Dump`](crate::Dump)). Then:
 /// - **deletes and updates** never act on the cache alone: their services are re-read first,
 ///   so nothing is deleted that the kernel no longer has or the desired state wants, and an
-///   update carries the desired values whatever the kernel held;
+///   update carries the desired values whatever the kernel held (a service to delete is
+///   re-read with a GET only: its real servers go with it);
 /// - **an add** of something another writer already added is refused by the kernel
 ///   ([`Error::ServiceExists`], [`Error::DestinationExists`]): the failure is reported and the
 ///   next sync reads the whole table;
@@ -237,6 +238,13 @@ impl Reconciler {
         if touched.is_empty() {
             return Ok(plan);
         }
+        let deleting: BTreeSet<ServiceKey> = plan
+            .iter()
+            .filter_map(|c| match c {
+                Change::DeleteService(key) => Some(*key),
+                _ => None,
+            })
+            .collect();
         let mut remembered = Table::new();
         let mut found = Table::new();
         for key in &touched {
@@ -245,7 +253,12 @@ impl Reconciler {
             }
             match handle.service(key) {
                 Ok(service) => {
-                    let destinations = handle.destinations(key)?;
+                    // A service to delete takes its real servers with it: what they are no
+                    // longer matters, so the remembered ones stand in for a dump.
+                    let destinations = match remembered.get(key) {
+                        Some(entry) if deleting.contains(key) => entry.destinations().to_vec(),
+                        _ => handle.destinations(key)?,
+                    };
                     found.insert(service, destinations);
                 }
                 Err(Error::NoSuchService) => {}
