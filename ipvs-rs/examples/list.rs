@@ -2,10 +2,10 @@
 //!
 //! Run as root: `cargo run -p ipvs-rs --example list`.
 
-use ipvs_rs::{Forwarding, Handle};
+use ipvs_rs::{Handle, Netns};
 
 fn main() -> Result<(), ipvs_rs::Error> {
-    let ipvs = Handle::new()?;
+    let ipvs = Handle::open_or_load(&Netns::Current)?;
     let info = ipvs.info()?;
     println!(
         "IP Virtual Server version {} (size={})",
@@ -22,16 +22,13 @@ fn main() -> Result<(), ipvs_rs::Error> {
             svc.key, svc.scheduler, persistence, svc.stats.conns, svc.stats.in_pkts
         );
         for dest in ipvs.destinations(&svc.key)? {
-            let method = match dest.forwarding {
-                Forwarding::Route => "Route",
-                Forwarding::Tunnel(_) => "Tunnel",
-                Forwarding::Masq => "Masq",
-                Forwarding::Local => "Local",
-                Forwarding::Bypass => "Bypass",
-            };
             println!(
-                "  -> {}:{} {method} weight {} active {} inactive {}",
-                dest.addr, dest.port, dest.weight, dest.active_conns, dest.inactive_conns
+                "  -> {} {} weight {} active {} inactive {}",
+                dest.socket_addr(),
+                dest.forwarding,
+                dest.weight,
+                dest.active_conns,
+                dest.inactive_conns
             );
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,15 +24,25 @@ const BATCH_CHUNK: usize = 256;
 /// (one for requests and destination dumps, one for service dumps, which want the kernel's
 /// largest datagrams), with the IPVS family id resolved once when it is opened.
 ///
+/// A process short of file descriptors (say `ulimit -n 4`, where only one is free) still gets
+/// a handle: only the request socket is required. Service dumps then share it, and
+/// [`Handle::services`] returns one dump without its completeness check when it cannot open
+/// the socket that reads the kernel's service count.
+///
 /// A handle is `Send` and `Sync`. Requests are serialized on an internal lock, so threads
 /// sharing a handle never see each other's replies; a thread that calls the handle while it
 /// is itself iterating a [`Dump`] gets [`Error::Busy`] instead of a deadlock.
 ///
 /// Every receive is bounded by a timeout (30 s unless [`Handle::set_timeout`] says otherwise);
 /// when it expires the call returns [`Error::Timeout`] and the outcome is unknown.
+///
+/// Adds and edits are checked before they are sent ([`Request::validate`]): a request that
+/// breaks one of ipvsadm's or the kernel's rules is [`Error::Invalid`] and nothing is sent
+/// ([`Handle::set_validation`] turns this off).
 pub struct Handle {
     conn: Mutex<Conn>,
     owner: AtomicUsize,
+    validate: AtomicBool,
 }
 
 thread_local! {
@@ -89,11 +99,50 @@ impl Handle {
         Handle::from_sockets(netns.open_sockets()?)
     }
 
+    /// Opens a handle in `netns`, loading the `ip_vs` module first when the kernel has no IPVS
+    /// (as ipvsadm does), then opening again: the "not available, load, reopen" dance in one
+    /// call. Loading needs root; its failure is [`Error::ModuleLoad`].
+    ///
+    /// ```no_run
+    /// use ipvs_rs::{Handle, Netns};
+    /// let ipvs = Handle::open_or_load(&Netns::Current)?;
+    /// println!("IPVS {}", ipvs.info()?.version);
+    /// # Ok::<(), ipvs_rs::Error>(())
+    /// ```
+    pub fn open_or_load(netns: &Netns) -> Result<Self> {
+        match Handle::open_in_netns(netns) {
+            Err(Error::NotAvailable) => {
+                crate::load_module()?;
+                Handle::open_in_netns(netns)
+            }
+            other => other,
+        }
+    }
+
     fn from_sockets(sockets: Sockets) -> Result<Self> {
         Ok(Handle {
             conn: Mutex::new(Conn::new(sockets, Some(DEFAULT_TIMEOUT))?),
             owner: AtomicUsize::new(0),
+            validate: AtomicBool::new(true),
         })
+    }
+
+    /// Whether adds and edits are checked before they are sent (the default). With `false`
+    /// every request goes to the kernel as it is and only the kernel refuses, as with ipvsadm
+    /// (ipvsadm-rs does this to answer exactly as ipvsadm does); values the kernel accepts but
+    /// ipvsadm never sends, such as a direct-routing real server on another port than its
+    /// service's, are then stored as given.
+    pub fn set_validation(&self, enabled: bool) {
+        self.validate.store(enabled, Ordering::Relaxed);
+    }
+
+    fn check(&self, request: &Request) -> Result<()> {
+        if self.validate.load(Ordering::Relaxed) {
+            request
+                .validate()
+                .map_err(|invalid| Error::Invalid(Box::new(invalid)))?;
+        }
+        Ok(())
     }
 
     /// Sets how long to wait for each reply from the kernel; `None` waits forever.
@@ -158,14 +207,18 @@ impl Handle {
         Ok(Dump::new(conn, seq, cmd, family, decode))
     }
 
-    /// Sends one write request and waits for the kernel's answer.
+    /// Checks one write request ([`Error::Invalid`]), sends it and waits for the kernel's
+    /// answer.
     pub fn execute(&self, request: &Request) -> Result<()> {
-        self.transact(request.to_message(), request.names())
-            .map(drop)
+        self.check(request)?;
+        self.transact(request.message(), request.names()).map(drop)
     }
 
     /// Sends every request of `batch`, many per `sendmsg`, and returns one result per request,
     /// in order.
+    ///
+    /// The whole batch is checked first: if any request is invalid, nothing is sent, that
+    /// request's result is [`Error::Invalid`] and every other one [`Error::NotSent`].
     ///
     /// **Not atomic**: the kernel applies each request even after an earlier one failed.
     /// Each error is attributed to its request by sequence number; only the last request of
@@ -174,6 +227,13 @@ impl Handle {
     /// out, the requests whose outcome is unknown get that error.
     pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
         let requests = batch.requests();
+        let checks: Vec<Result<()>> = requests.iter().map(|r| self.check(r)).collect();
+        if let Some(index) = checks.iter().position(Result::is_err) {
+            return checks
+                .into_iter()
+                .map(|c| c.and(Err(Error::NotSent { index })))
+                .collect();
+        }
         let mut results: Vec<Option<Result<()>>> = (0..requests.len()).map(|_| None).collect();
         let mut conn = match self.lock() {
             Ok(conn) => conn,
@@ -217,7 +277,7 @@ impl Handle {
                             results[base + i] = Some(match errno {
                                 0 => Ok(()),
                                 errno => Err(Error::from_kernel(
-                                    request.to_message().cmd,
+                                    request.command(),
                                     errno,
                                     message,
                                     request.names(),
@@ -269,9 +329,13 @@ impl Handle {
                 // pass; waiting a little longer each time moves the passes against its rhythm.
                 std::thread::sleep(Duration::from_millis(attempt));
             }
-            let before = self.lock()?.num_services()?;
+            let Some(before) = self.count_if_descriptors_allow()? else {
+                return self.services_iter()?.collect();
+            };
             last = self.services_iter()?.collect::<Result<Vec<_>>>()?;
-            let after = self.lock()?.num_services()?;
+            let Some(after) = self.count_if_descriptors_allow()? else {
+                return Ok(last);
+            };
             if before != after || count != Some(after) {
                 merged.clear();
                 index.clear();
@@ -291,6 +355,18 @@ impl Handle {
             }
         }
         Ok(last)
+    }
+
+    /// The service count, or `None` when a handle opened short of file descriptors cannot
+    /// open the socket it needs to read it.
+    fn count_if_descriptors_allow(&self) -> Result<Option<u32>> {
+        match self.lock()?.num_services() {
+            Ok(n) => Ok(Some(n)),
+            Err(Error::Io(e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The number of services in the handle's namespace (the kernel's own counter).

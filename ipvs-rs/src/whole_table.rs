@@ -2,10 +2,10 @@
 
 use std::vec;
 
-use crate::{Destination, Handle, Result, Service};
+use crate::{Destination, Handle, Ipvs, Result, Service};
 
-/// Services with their destinations, one service at a time: made by [`Handle::table`] or
-/// [`Handle::with_destinations`].
+/// Services with their destinations, one service at a time: made by [`Ipvs::table`] or
+/// [`Ipvs::with_destinations`] (for a [`Handle`], by its methods of the same names).
 ///
 /// The services are read first (checked complete, as [`Handle::services`] does); each
 /// service's destinations are then dumped when the iterator reaches it, so only one service's
@@ -14,12 +14,21 @@ use crate::{Destination, Handle, Result, Service};
 ///
 /// A service deleted by someone else after the service dump comes with no destinations (the
 /// kernel's dump of an unknown service is empty).
-pub struct WithDestinations<'h> {
-    handle: &'h Handle,
+pub struct WithDestinations<'h, I: Ipvs + ?Sized = Handle> {
+    handle: &'h I,
     services: vec::IntoIter<Service>,
 }
 
-impl Iterator for WithDestinations<'_> {
+impl<'h, I: Ipvs + ?Sized> WithDestinations<'h, I> {
+    pub(crate) fn new(handle: &'h I, services: Vec<Service>) -> Self {
+        WithDestinations {
+            handle,
+            services: services.into_iter(),
+        }
+    }
+}
+
+impl<I: Ipvs + ?Sized> Iterator for WithDestinations<'_, I> {
     type Item = Result<(Service, Vec<Destination>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -36,7 +45,7 @@ impl Iterator for WithDestinations<'_> {
     }
 }
 
-impl ExactSizeIterator for WithDestinations<'_> {}
+impl<I: Ipvs + ?Sized> ExactSizeIterator for WithDestinations<'_, I> {}
 
 impl Handle {
     /// Every service with its destinations, streamed: the one read to use for a whole table.
@@ -57,9 +66,6 @@ impl Handle {
     /// that filters or sorts the services first (a listing in its own order, a reconcile that
     /// reads only its scope).
     pub fn with_destinations(&self, services: Vec<Service>) -> WithDestinations<'_> {
-        WithDestinations {
-            handle: self,
-            services: services.into_iter(),
-        }
+        WithDestinations::new(self, services)
     }
 }

@@ -76,17 +76,27 @@ pub fn execute(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<i32> {
     Ok(0)
 }
 
+/// Whether `p` lists the connection table, which needs no IPVS handle.
+pub fn lists_connections(p: &Parsed) -> bool {
+    p.entry.cmd == Command::List && p.has(opt::CONNECTION) && !p.has(opt::JSON)
+}
+
+/// `-L -c`: the connection table, from its /proc file.
+pub fn connections(p: &Parsed, out: &mut dyn Write) -> Result<()> {
+    let (text, err) = list_connections(
+        p.format & fmt::NUMERIC != 0,
+        p.format & fmt::PERSISTENTCONN != 0,
+    );
+    out.write_all(text.as_bytes())?;
+    err.map_or(Ok(()), Err)
+}
+
 fn list(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {
     if p.has(opt::JSON) {
         return json::write_table(k, p, out);
     }
     if p.has(opt::CONNECTION) {
-        let (text, err) = list_connections(
-            p.format & fmt::NUMERIC != 0,
-            p.format & fmt::PERSISTENTCONN != 0,
-        );
-        out.write_all(text.as_bytes())?;
-        return err.map_or(Ok(()), Err);
+        return connections(p, out);
     }
     if p.has(opt::SERVICE) {
         return list_service(k, p, out);

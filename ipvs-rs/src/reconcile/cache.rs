@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{verify, Change, DestinationId, Plan, Report, Scope, Table};
-use crate::{Error, Handle, Result, ServiceKey};
+use super::{verify, Change, DestinationId, Plan, Removal, Report, Scope, Table};
+use crate::{Error, Ipvs, Result, ServiceKey};
 
 /// Why a [`Reconciler::sync`] read the whole table instead of trusting its cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +147,7 @@ impl Reconciler {
     ///
     /// An `Err` means a read failed (the whole-table read, or the re-read of a service before
     /// its update or delete): nothing was sent, and the next sync reads the whole table.
-    pub fn sync(&mut self, handle: &Handle, desired: &Table) -> Result<SyncReport> {
+    pub fn sync<I: Ipvs + ?Sized>(&mut self, handle: &I, desired: &Table) -> Result<SyncReport> {
         let reason = self
             .resync
             .or_else(|| self.period_passed().then_some(Resync::Period));
@@ -187,9 +187,9 @@ impl Reconciler {
 
     /// Reads the table, reports how it differs from the cache, and plans against it; the
     /// deletes are re-verified as [`reconcile`](super::reconcile) does.
-    fn resync(
+    fn resync<I: Ipvs + ?Sized>(
         &mut self,
-        handle: &Handle,
+        handle: &I,
         desired: &Table,
         reason: Resync,
         out: &mut SyncReport,
@@ -217,15 +217,20 @@ impl Reconciler {
                 copy(&mut self.cache, entry);
             }
         }
-        Ok(verify::reverify(handle, plan, &mut out.report))
+        Ok(verify::reverify(
+            handle,
+            plan,
+            Removal::Delete,
+            &mut out.report,
+        ))
     }
 
     /// Plans against the cache, then re-reads the services whose updates or deletes the plan
     /// holds (and services to add that the cache cannot know about), and plans those again
     /// if the kernel differs.
-    fn plan_from_cache(
+    fn plan_from_cache<I: Ipvs + ?Sized>(
         &mut self,
-        handle: &Handle,
+        handle: &I,
         desired: &Table,
         out: &mut SyncReport,
     ) -> Result<Vec<Change>> {
@@ -372,9 +377,9 @@ fn prune(cache: &mut Table, scope: &Scope, desired: &Table) {
 /// A change's place in the order of application ([`Plan`]'s order).
 fn phase(change: &Change) -> u8 {
     match change {
-        Change::AddService(_) | Change::UpdateService(_) => 0,
+        Change::AddService(_) | Change::UpdateService { .. } => 0,
         Change::DeleteDestination(..) => 1,
-        Change::UpdateDestination(..) => 2,
+        Change::UpdateDestination { .. } | Change::DrainDestination { .. } => 2,
         Change::AddDestination(..) => 3,
         Change::DeleteService(_) => 4,
     }
@@ -386,7 +391,7 @@ fn remember(cache: &mut Table, change: &Change) {
         Change::AddService(s) => {
             cache.insert(s.clone(), Vec::new());
         }
-        Change::UpdateService(s) => match cache.get_mut(&s.key) {
+        Change::UpdateService { new: s, .. } => match cache.get_mut(&s.key) {
             Some(entry) => entry.service = s.clone(),
             None => {
                 cache.insert(s.clone(), Vec::new());
@@ -395,8 +400,16 @@ fn remember(cache: &mut Table, change: &Change) {
         Change::DeleteService(key) => {
             cache.remove(key);
         }
-        Change::AddDestination(key, d) | Change::UpdateDestination(key, d) => {
+        Change::AddDestination(key, d)
+        | Change::UpdateDestination {
+            service: key,
+            new: d,
+            ..
+        } => {
             cache.insert_destination(key, d.clone());
+        }
+        Change::DrainDestination { service, old } => {
+            cache.insert_destination(service, old.clone().with_weight(0));
         }
         Change::DeleteDestination(key, d) => {
             if let Some(entry) = cache.get_mut(key) {

@@ -14,8 +14,10 @@
 mod check;
 mod down;
 pub mod ipvs;
+pub mod ledger;
 mod live;
 mod path;
+mod process;
 mod report;
 mod responder;
 mod state;
@@ -24,6 +26,8 @@ mod up;
 mod verify;
 
 pub use check::{check_real_server, Check};
+pub use down::{down, recorded};
+pub use ledger::{Entry, Ledger, Teardown};
 pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;

@@ -1,5 +1,6 @@
-//! What `lab up` leaves for `lab verify` and `lab down`: the topology it built and the
-//! process ids of the HTTP responders, under `/run/rtsetup/NAME`.
+//! What `lab up` leaves for `lab verify` and `lab down` under `/run/rtsetup/NAME`: the
+//! topology it built, the responders' logs, and the ownership record (see
+//! [`Ledger`](crate::lab::Ledger)).
 
 use std::fs;
 use std::io;
@@ -39,20 +40,8 @@ impl StateDir {
         }
     }
 
-    pub(crate) fn pid_file(&self, host: &str) -> PathBuf {
-        self.path.join(format!("{host}.http.pid"))
-    }
-
     pub(crate) fn log_file(&self, host: &str) -> PathBuf {
         self.path.join(format!("{host}.http.log"))
-    }
-
-    pub(crate) fn remove(&self) -> Result<()> {
-        match fs::remove_dir_all(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.error("remove", &self.path, e)),
-        }
     }
 
     pub(crate) fn error(&self, action: &'static str, path: &Path, e: io::Error) -> Error {

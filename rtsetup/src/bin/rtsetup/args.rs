@@ -46,7 +46,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
-    /// Build the lab (the walkthrough's DSR lab unless --topology says otherwise).
+    /// Build the lab (the walkthrough's DSR lab unless --topology says otherwise). It
+    /// records what it creates under /run/rtsetup/NAME and refuses names it did not create.
     Up {
         #[command(flatten)]
         lab: LabChoice,
@@ -58,15 +59,23 @@ pub enum LabCommand {
     Verify {
         #[command(flatten)]
         lab: LabChoice,
+        /// The recorded lab to verify, by name (see `rtsetup lab list`).
+        #[arg(long = "lab", value_name = "NAME", conflicts_with_all = ["topology", "prefix"])]
+        lab_name: Option<String>,
         /// Print the evidence as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Remove everything `lab up` made.
+    /// Remove what `lab up` recorded, and nothing else.
     Down {
         #[command(flatten)]
         lab: LabChoice,
+        /// The recorded lab to remove, by name (see `rtsetup lab list`).
+        #[arg(long = "lab", value_name = "NAME", conflicts_with_all = ["topology", "prefix"])]
+        lab_name: Option<String>,
     },
+    /// List the labs that have a record under /run/rtsetup.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -77,4 +86,8 @@ pub struct LabChoice {
     /// A TOML topology file describing another lab (see docs/dsr-walkthrough.md).
     #[arg(long, conflicts_with = "real_servers")]
     pub topology: Option<PathBuf>,
+    /// Put PREFIX before the name of the lab, of every namespace and of every bridge (and
+    /// so of every interface), e.g. `p-` for p-client, p-lb, p-ap on p-br0.
+    #[arg(long)]
+    pub prefix: Option<String>,
 }

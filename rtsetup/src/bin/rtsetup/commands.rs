@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rtsetup::lab::{check_real_server, Lab, Topology};
+use rtsetup::lab::{check_real_server, Lab, Topology, STATE_ROOT};
 use rtsetup::{Error, Netns, Result};
 
 use crate::args::{Command, LabChoice, LabCommand};
@@ -19,6 +19,10 @@ pub fn run(command: Command) -> Result<i32> {
                 Some(path) => read_topology(path)?,
                 None => Topology::walkthrough(lab.real_servers, &scheduler)?,
             };
+            let topology = match &lab.prefix {
+                Some(prefix) => topology.with_prefix(prefix)?,
+                None => topology,
+            };
             let lab = Lab::new(topology)?;
             let exe = std::env::current_exe().map_err(|e| Error::Invalid {
                 what: "executable",
@@ -28,12 +32,17 @@ pub fn run(command: Command) -> Result<i32> {
             print!("{}", output::lab_up(lab.topology()));
             Ok(0)
         }
-        Command::Lab(LabCommand::Verify { lab, json }) => {
-            let lab = existing_lab(&lab)?.ok_or_else(|| Error::Invalid {
+        Command::Lab(LabCommand::Verify {
+            lab,
+            lab_name,
+            json,
+        }) => {
+            let name = lab_name_of(&lab, lab_name)?;
+            let lab = Lab::saved(&name)?.ok_or_else(|| Error::Invalid {
                 what: "lab",
-                reason:
-                    "no lab is up (nothing saved under /run/rtsetup): run `rtsetup lab up` first"
-                        .into(),
+                reason: format!(
+                    "lab {name} is not up (nothing saved under {STATE_ROOT}/{name}): run `rtsetup lab up` first"
+                ),
             })?;
             let report = lab.verify()?;
             if json {
@@ -46,20 +55,26 @@ pub fn run(command: Command) -> Result<i32> {
             }
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Command::Lab(LabCommand::Down { lab: choice }) => {
-            let lab = match &choice.topology {
-                Some(path) => Lab::new(read_topology(path)?)?,
-                // Unreadable state must not keep the walkthrough lab from coming down.
-                None => match Lab::saved(DEFAULT_LAB) {
-                    Ok(Some(lab)) => lab,
-                    Ok(None) | Err(_) => Lab::new(Topology::walkthrough(
-                        choice.real_servers,
-                        Topology::WALKTHROUGH_SCHEDULER,
-                    )?)?,
-                },
-            };
-            lab.down()?;
-            println!("lab {} is down", lab.topology().name);
+        Command::Lab(LabCommand::Down { lab, lab_name }) => {
+            let name = lab_name_of(&lab, lab_name)?;
+            match rtsetup::lab::down(&name)? {
+                Some(teardown) => {
+                    for left in &teardown.left {
+                        eprintln!("rtsetup: left alone, not the lab's any more: {left}");
+                    }
+                    print!("{}", output::teardown(&name, &teardown));
+                }
+                None => println!(
+                    "no record of lab {name} under {STATE_ROOT}/{name}: nothing removed \
+                     (rtsetup lab list shows the labs that have one)"
+                ),
+            }
+            Ok(0)
+        }
+        Command::Lab(LabCommand::List) => {
+            for name in rtsetup::lab::recorded()? {
+                println!("{name}");
+            }
             Ok(0)
         }
         Command::CheckRealServer { netns, vip, json } => {
@@ -96,12 +111,17 @@ pub fn run(command: Command) -> Result<i32> {
     }
 }
 
-/// The lab a verify or down refers to: the given topology file, else what `lab up` saved.
-fn existing_lab(choice: &LabChoice) -> Result<Option<Lab>> {
-    match &choice.topology {
-        Some(path) => Lab::new(read_topology(path)?).map(Some),
-        None => Lab::saved(DEFAULT_LAB),
+/// The name of the lab a verify or down refers to: `--lab`, else the topology file's or
+/// the walkthrough's name, after `--prefix`.
+fn lab_name_of(choice: &LabChoice, lab_name: Option<String>) -> Result<String> {
+    if let Some(name) = lab_name {
+        return Ok(name);
     }
+    let name = match &choice.topology {
+        Some(path) => read_topology(path)?.name,
+        None => DEFAULT_LAB.to_string(),
+    };
+    Ok(format!("{}{name}", choice.prefix.as_deref().unwrap_or("")))
 }
 
 fn read_topology(path: &Path) -> Result<Topology> {
