@@ -74,7 +74,11 @@ fn settings(ipvs: &Handle) -> Settings {
 
 fn seed_foreign(ipvs: &Handle) {
     ipvs.add_service(&Service::new(foreign())).unwrap();
-    ipvs.add_destination(&foreign(), &real(9)).unwrap();
+    ipvs.add_destination(
+        &foreign(),
+        &Destination::new(Ipv4Addr::new(192, 168, 1, 9), 443),
+    )
+    .unwrap();
 }
 
 /// One desired state drawn from `bits`: up to six services of the scope, each with a
@@ -137,6 +141,12 @@ proptest! {
     }
 }
 
+/// A change as its kind and objects, without the values it carries.
+fn what(change: &Change) -> String {
+    let text = change.to_string();
+    text.split(" (").next().unwrap_or_default().to_string()
+}
+
 /// The owned table of the drift tests: four services of three real servers each.
 fn four_services() -> Table {
     let mut desired = Table::new();
@@ -180,7 +190,7 @@ fn drift_is_found_at_the_next_resync_and_repaired_exactly() {
     reconciler.request_resync();
     let sync = reconciler.sync(&ipvs, &desired).unwrap();
     assert_eq!(sync.resync, Some(Resync::Requested));
-    let mut drift: Vec<String> = sync.drift.iter().map(Change::to_string).collect();
+    let mut drift: Vec<String> = sync.drift.iter().map(what).collect();
     drift.sort();
     assert_eq!(
         drift,
@@ -226,7 +236,7 @@ fn a_sync_finds_drift_on_the_services_it_touches() {
     let sync = reconciler.sync(&ipvs, &desired).unwrap();
     assert_eq!(sync.resync, None);
     assert_eq!(sync.reverified, 2);
-    let mut drift: Vec<String> = sync.drift.iter().map(Change::to_string).collect();
+    let mut drift: Vec<String> = sync.drift.iter().map(what).collect();
     drift.sort();
     assert_eq!(
         drift,

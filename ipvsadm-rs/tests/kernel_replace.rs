@@ -111,13 +111,12 @@ fn replace_ends_in_the_table_clear_then_restore_gives() {
         ok(&["-R"], &target);
         let restored = ok(&["-Sn"], "");
         assert_eq!(replaced, restored, "seed {seed}: report was\n{report}");
-        // The same input again changes nothing.
+        // The same input again changes nothing: no change line, only the totals.
         let again = ok(&["-R", "--replace"], &target);
-        assert_eq!(
-            again,
-            "services: 0 added, 0 updated, 0 deleted; destinations: 0 added, 0 updated, \
-             0 deleted; 0 vanished, 0 failed\n",
-            "seed {seed}"
+        assert_eq!(again.lines().count(), 1, "seed {seed}: {again}");
+        assert!(
+            again.starts_with("services: 0 added, 0 updated, 0 deleted"),
+            "{again}"
         );
     }
 }

@@ -36,7 +36,7 @@ fn the_bench_driver_runs_and_checks_every_workload_on_a_small_table() {
     assert!(row("| 100 | restore (-R) | "), "no CLI rows:\n{stdout}");
     assert!(row("| 100 | clear (-C) | "), "no CLI rows:\n{stdout}");
     assert!(
-        stdout.contains("services: 1 added, 0 updated, 1 deleted; destinations: 5 added, 1 updated, 1 deleted; 0 vanished, 0 failed"),
+        stdout.contains("services: 1 added, 0 updated, 1 deleted; destinations: 5 added, 1 updated, 0 drained, 1 deleted, 0 draining; 0 vanished, 0 deferred, 0 failed"),
         "the reconcile did not make the expected change:\n{stdout}"
     );
     for (what, prefix) in [

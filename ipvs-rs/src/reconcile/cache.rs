@@ -92,7 +92,8 @@ pub struct SyncReport {
 /// last read or wrote it (or a dump raced with writers, see [`Dump`](crate::Dump)). Then:
 /// - **deletes and updates** never act on the cache alone: their services are re-read first,
 ///   so nothing is deleted that the kernel no longer has or the desired state wants, and an
-///   update carries the desired values whatever the kernel held;
+///   update carries the desired values whatever the kernel held (a service to delete is
+///   re-read with a GET only: its real servers go with it);
 /// - **an add** of something another writer already added is refused by the kernel
 ///   ([`Error::ServiceExists`], [`Error::DestinationExists`]): the failure is reported and the
 ///   next sync reads the whole table;
@@ -178,7 +179,6 @@ impl Reconciler {
         if !out.report.failures.is_empty() {
             self.resync = Some(Resync::Failure);
         }
-        prune(&mut self.cache, &self.scope, desired);
         Ok(out)
     }
 
@@ -212,10 +212,18 @@ impl Reconciler {
         self.cache = fresh;
         self.resync = None;
         self.last_read = Some(started);
-        let plan = Plan::compute(&self.cache, desired, &self.scope);
+        let plan = Plan::compute(&self.cache, desired, &self.scope).into_changes();
+        // What the kernel holds in the settings the caller controls is cached as the caller
+        // wrote it, so the next sync finds those entries equal without planning them.
+        let changed: BTreeSet<ServiceKey> = plan.iter().map(|c| *c.service()).collect();
+        for entry in desired {
+            if self.cache.contains(&entry.service.key) && !changed.contains(&entry.service.key) {
+                copy(&mut self.cache, entry);
+            }
+        }
         Ok(now(verify::reverify(
             &Blocking(handle),
-            plan.into_changes(),
+            plan,
             Removal::Delete,
             &mut out.report,
         )))
@@ -230,7 +238,7 @@ impl Reconciler {
         desired: &Table,
         out: &mut SyncReport,
     ) -> Result<Vec<Change>> {
-        let plan = Plan::compute(&self.cache, desired, &self.scope).into_changes();
+        let plan = self.plan_differences(desired);
         let touched: BTreeSet<ServiceKey> = plan
             .iter()
             .filter(|c| match c {
@@ -243,6 +251,13 @@ impl Reconciler {
         if touched.is_empty() {
             return Ok(plan);
         }
+        let deleting: BTreeSet<ServiceKey> = plan
+            .iter()
+            .filter_map(|c| match c {
+                Change::DeleteService(key) => Some(*key),
+                _ => None,
+            })
+            .collect();
         let mut remembered = Table::new();
         let mut found = Table::new();
         for key in &touched {
@@ -251,7 +266,12 @@ impl Reconciler {
             }
             match handle.service(key) {
                 Ok(service) => {
-                    let destinations = handle.destinations(key)?;
+                    // A service to delete takes its real servers with it: what they are no
+                    // longer matters, so the remembered ones stand in for a dump.
+                    let destinations = match remembered.get(key) {
+                        Some(entry) if deleting.contains(key) => entry.destinations().to_vec(),
+                        _ => handle.destinations(key)?,
+                    };
                     found.insert(service, destinations);
                 }
                 Err(Error::NoSuchService) => {}
@@ -277,6 +297,64 @@ impl Reconciler {
         changes.sort_by_key(phase);
         Ok(changes)
     }
+}
+
+impl Reconciler {
+    /// The plan from the cache to `desired`, computed only for the services whose entries
+    /// differ: both tables are walked in key order and compared entry by entry, which costs
+    /// far less than planning every service. An entry equal in settings but not in every
+    /// field (the kernel's HASHED flag, counters) is replaced by the desired one, so the next
+    /// sync finds it equal at once. Cached services neither desired nor in scope are dropped.
+    fn plan_differences(&mut self, desired: &Table) -> Vec<Change> {
+        let mut before = Table::new();
+        let mut after = Table::new();
+        let mut stray = Vec::new();
+        let mut cached = self.cache.iter().peekable();
+        let mut wanted = desired.iter().peekable();
+        loop {
+            let order = match (cached.peek(), wanted.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(c), Some(w)) => c.service.key.cmp(&w.service.key),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    let c = cached.next().expect("peeked");
+                    if self.scope.contains(&c.service.key) {
+                        copy(&mut before, c);
+                    } else {
+                        stray.push(c.service.key);
+                    }
+                }
+                std::cmp::Ordering::Greater => copy(&mut after, wanted.next().expect("peeked")),
+                std::cmp::Ordering::Equal => {
+                    let (c, w) = (
+                        cached.next().expect("peeked"),
+                        wanted.next().expect("peeked"),
+                    );
+                    if c != w {
+                        copy(&mut before, c);
+                        copy(&mut after, w);
+                    }
+                }
+            }
+        }
+        for key in stray {
+            self.cache.remove(&key);
+        }
+        let changes = Plan::compute(&before, &after, &self.scope).into_changes();
+        let changed: BTreeSet<ServiceKey> = changes.iter().map(|c| *c.service()).collect();
+        for entry in after.iter().filter(|e| !changed.contains(&e.service.key)) {
+            self.cache
+                .insert(entry.service.clone(), entry.destinations().to_vec());
+        }
+        changes
+    }
+}
+
+fn copy(table: &mut Table, entry: &super::Entry) {
+    table.insert(entry.service.clone(), entry.destinations().to_vec());
 }
 
 /// The entries of `table` whose key `keep` accepts.

@@ -29,6 +29,11 @@
 //! # Ok::<(), ipvs_rs::Error>(())
 //! ```
 //!
+//! A control loop that syncs often should keep a [`Reconciler`]: it remembers the table it
+//! last read or wrote, so a sync applies only what changed without reading the whole table,
+//! and reads it again on a period, after failures and on demand. [`replace`] makes the whole
+//! table equal to a parsed rule set (what `ipvsadm-rs -R --replace` does).
+//!
 //! # What is compared
 //! Only what a caller sets: a service's scheduler, flags (not the kernel's own `HASHED`),
 //! persistence timeout, netmask and persistence engine; a destination's forwarding method
