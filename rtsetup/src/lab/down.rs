@@ -1,6 +1,7 @@
 //! `lab down`: removes everything `lab up` made, whatever state an earlier run left.
 
 use crate::error::Result;
+use crate::lab::topology::Pattern;
 use crate::lab::{responder, Lab};
 use crate::netns::Netns;
 use crate::rtnl::Rtnl;
@@ -17,6 +18,9 @@ impl Lab {
                 first_error.get_or_insert(e);
             }
         };
+        if self.topology.pattern != Pattern::Single {
+            self.down_directors(&mut note);
+        }
         for host in self.topology.real_servers() {
             note(responder::stop(&self.state, &host.name).map(drop));
         }

@@ -12,13 +12,23 @@
 //! ```
 
 mod check;
+pub mod conns;
 mod down;
+mod failover;
 pub mod ipvs;
+pub mod keepalived;
 mod live;
+mod multi_verify;
 mod path;
+mod patterns;
+mod pcap;
+mod process;
 mod report;
 mod responder;
+mod scale_out;
 mod state;
+pub mod stream;
+pub mod timeline;
 mod topology;
 mod up;
 mod verify;
@@ -27,7 +37,9 @@ pub use check::{check_real_server, Check};
 pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;
-pub use topology::{Host, HostLink, Mode, Role, Topology};
+pub use failover::{Failure, FailoverRecord};
+pub use patterns::MAX_REAL_SERVERS;
+pub use topology::{Host, HostLink, Mode, Pattern, Role, Topology, MAX_DIRECTORS};
 
 use crate::error::{Error, Result};
 use crate::netns::Netns;
@@ -75,6 +87,34 @@ impl Lab {
             .load_topology()?
             .map(Lab::new)
             .transpose()
+    }
+
+    /// Every lab `lab up` saved under [`STATE_ROOT`], by name.
+    pub fn all_saved() -> Result<Vec<Lab>> {
+        let mut labs = Vec::new();
+        let entries = match std::fs::read_dir(STATE_ROOT) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(labs),
+            Err(e) => {
+                return Err(Error::from_io(
+                    "list",
+                    crate::error::Object::File(STATE_ROOT.into()),
+                    crate::error::Place::Filesystem,
+                    e,
+                ))
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            if let Some(lab) = Lab::saved(&name)? {
+                labs.push(lab);
+            }
+        }
+        Ok(labs)
     }
 
     /// The topology.

@@ -77,7 +77,7 @@ pub(crate) fn start(
 /// Starts `command` as a grandchild in a session of its own and returns its pid. Its
 /// parent exits at once, so init (not the caller, which may be a long-lived program using
 /// the library) reaps it when it ends: `lab down` leaves no zombie behind.
-fn spawn_detached(mut command: Command) -> io::Result<i32> {
+pub(crate) fn spawn_detached(mut command: Command) -> io::Result<i32> {
     let (pid_reader, pid_writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let writer = pid_writer.as_raw_fd();
     // SAFETY: between fork and exec the closure only calls fork(2), setsid(2), getpid(2),
@@ -143,7 +143,7 @@ pub(crate) fn running_pid(state: &StateDir, host: &str) -> Option<i32> {
 }
 
 /// True unless the process is gone or a zombie nobody reaped yet.
-fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the command name, which is in parentheses and may hold spaces.
         Ok(stat) => stat

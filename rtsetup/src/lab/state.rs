@@ -47,6 +47,11 @@ impl StateDir {
         self.path.join(format!("{host}.http.log"))
     }
 
+    /// A file of the lab's own under its state directory.
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
     pub(crate) fn remove(&self) -> Result<()> {
         match fs::remove_dir_all(&self.path) {
             Ok(()) => Ok(()),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::ipnet::IpNet;
-use crate::lab::topology::{Host, Mode, Role};
+use crate::lab::topology::{Host, Mode, Pattern, Role};
 use crate::lab::{ipvs, responder, Lab};
 use crate::netns::Netns;
 use crate::rtnl::Rtnl;
@@ -46,14 +46,18 @@ impl Lab {
         for host in self.topology.real_servers() {
             self.prepare_real_server(host, vip)?;
         }
-        let director = self.director();
-        let director_ns = Netns::open(&director.name)?;
-        let mut lb = Rtnl::open(&director_ns)?;
-        lb.add_address(&director.inner_link(0), vip)?;
-        if self.topology.mode == Mode::Masq {
-            sysctl::write(&director_ns, &Key::ip_forward(), "1")?;
+        if self.topology.pattern == Pattern::Single {
+            let director = self.director();
+            let director_ns = Netns::open(&director.name)?;
+            let mut lb = Rtnl::open(&director_ns)?;
+            lb.add_address(&director.inner_link(0), vip)?;
+            if self.topology.mode == Mode::Masq {
+                sysctl::write(&director_ns, &Key::ip_forward(), "1")?;
+            }
+            ipvs::program(&self.topology, &director_ns)?;
+        } else {
+            self.up_directors(vip)?;
         }
-        ipvs::program(&self.topology, &director_ns)?;
         for host in self.topology.real_servers() {
             let listen = SocketAddr::new(IpAddr::V4(host.address()), self.topology.port);
             responder::start(
@@ -63,6 +67,9 @@ impl Lab {
                 responder_exe,
                 &self.state,
             )?;
+        }
+        if self.topology.pattern != Pattern::Single {
+            self.start_streams(responder_exe)?;
         }
         Ok(())
     }
@@ -87,8 +94,10 @@ impl Lab {
 
     /// The real server side of each mode. Sysctls come before the VIP, so the VIP is never
     /// on `lo` of a host that would still answer ARP for it.
-    fn prepare_real_server(&self, host: &Host, vip: IpNet) -> Result<()> {
-        if host.role != Role::RealServer || self.topology.mode == Mode::Masq {
+    pub(crate) fn prepare_real_server(&self, host: &Host, vip: IpNet) -> Result<()> {
+        let hides_vip = host.role == Role::RealServer
+            || (host.role == Role::Director && self.topology.pattern == Pattern::Ecmp);
+        if !hides_vip || self.topology.mode == Mode::Masq {
             return Ok(());
         }
         let netns = Netns::open(&host.name)?;
