@@ -203,6 +203,21 @@ impl Capture {
         }
     }
 
+    /// Every frame until none has arrived for `quiet` or `limit` has passed, whichever comes
+    /// first: on a link with endless traffic (a lab's long-lived connections) the quiet
+    /// moment never comes.
+    pub fn drain_within(&self, quiet: Duration, limit: Duration) -> Result<Vec<Captured>> {
+        let deadline = Instant::now() + limit;
+        let mut frames = Vec::new();
+        while Instant::now() < deadline {
+            match self.next(quiet)? {
+                Some(captured) => frames.push(captured),
+                None => break,
+            }
+        }
+        Ok(frames)
+    }
+
     /// Every frame until none has arrived for `quiet`.
     pub fn drain(&self, quiet: Duration) -> Result<Vec<Captured>> {
         let mut frames = Vec::new();

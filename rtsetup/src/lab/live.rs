@@ -19,6 +19,8 @@ use crate::rtnl::Rtnl;
 
 /// How long a capture must stay quiet before the live check stops reading it.
 const QUIET: Duration = Duration::from_millis(300);
+/// The most time spent reading one capture after the requests.
+const DRAIN_LIMIT: Duration = Duration::from_secs(3);
 /// Longer than the IPVS estimator's two-second period.
 const COUNTER_SETTLE: Duration = Duration::from_secs(5);
 
@@ -96,7 +98,7 @@ impl Lab {
         }
         let mut captured: Vec<(&Tap, Vec<Captured>)> = Vec::new();
         for tap in &taps {
-            captured.push((tap, tap.capture.drain(QUIET)?));
+            captured.push((tap, tap.capture.drain_within(QUIET, DRAIN_LIMIT)?));
         }
 
         self.check_requests(report);

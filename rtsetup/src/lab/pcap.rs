@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
-use pcap_file::{DataLink, TsResolution};
+use pcap_file::{DataLink, Endianness, TsResolution};
 
 use crate::capture::RawCaptured;
 use crate::error::{Error, Object, Place, Result};
@@ -27,6 +27,8 @@ pub(crate) fn write(path: &Path, frames: &[RawCaptured]) -> Result<()> {
     let header = PcapHeader {
         datalink: DataLink::ETHERNET,
         ts_resolution: TsResolution::NanoSecond,
+        // What tcpdump writes on the machines the labs run on.
+        endianness: Endianness::Little,
         ..PcapHeader::default()
     };
     let mut writer =
