@@ -24,6 +24,11 @@ const BATCH_CHUNK: usize = 256;
 /// (one for requests and destination dumps, one for service dumps, which want the kernel's
 /// largest datagrams), with the IPVS family id resolved once when it is opened.
 ///
+/// A process short of file descriptors (say `ulimit -n 4`, where only one is free) still gets
+/// a handle: only the request socket is required. Service dumps then share it, and
+/// [`Handle::services`] returns one dump without its completeness check when it cannot open
+/// the socket that reads the kernel's service count.
+///
 /// A handle is `Send` and `Sync`. Requests are serialized on an internal lock, so threads
 /// sharing a handle never see each other's replies; a thread that calls the handle while it
 /// is itself iterating a [`Dump`] gets [`Error::Busy`] instead of a deadlock.
@@ -269,9 +274,13 @@ impl Handle {
                 // pass; waiting a little longer each time moves the passes against its rhythm.
                 std::thread::sleep(Duration::from_millis(attempt));
             }
-            let before = self.lock()?.num_services()?;
+            let Some(before) = self.count_if_descriptors_allow()? else {
+                return self.services_iter()?.collect();
+            };
             last = self.services_iter()?.collect::<Result<Vec<_>>>()?;
-            let after = self.lock()?.num_services()?;
+            let Some(after) = self.count_if_descriptors_allow()? else {
+                return Ok(last);
+            };
             if before != after || count != Some(after) {
                 merged.clear();
                 index.clear();
@@ -291,6 +300,18 @@ impl Handle {
             }
         }
         Ok(last)
+    }
+
+    /// The service count, or `None` when a handle opened short of file descriptors cannot
+    /// open the socket it needs to read it.
+    fn count_if_descriptors_allow(&self) -> Result<Option<u32>> {
+        match self.lock()?.num_services() {
+            Ok(n) => Ok(Some(n)),
+            Err(Error::Io(e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The number of services in the handle's namespace (the kernel's own counter).

@@ -28,7 +28,7 @@
 //!
 //! # Design
 //! - A [`Handle`] opens its netlink sockets (one for requests, one for service dumps) once and
-//!   resolves the family id once.
+//!   resolves the family id once; short of file descriptors, it makes do with one.
 //! - Writes send the complete attribute set ipvsadm sends; [`Request::Raw`] and the [`wire`]
 //!   module can send anything else byte for byte.
 //! - [`Handle::apply`] sends a [`Batch`] many requests per `sendmsg` and attributes every
@@ -43,19 +43,23 @@ mod batch;
 mod dump;
 mod error;
 mod handle;
+mod ipvs;
 mod model;
 mod module;
 mod netns;
 pub mod reconcile;
 mod request;
 mod socket;
+mod whole_table;
 pub mod wire;
 
 pub use batch::Batch;
 pub use dump::Dump;
 pub use error::{Error, Result};
 pub use handle::Handle;
+pub use ipvs::Ipvs;
 pub use model::*;
 pub use module::load_module;
 pub use netns::Netns;
 pub use request::Request;
+pub use whole_table::WithDestinations;

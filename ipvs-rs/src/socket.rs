@@ -70,20 +70,23 @@ pub(crate) enum Channel {
 }
 
 /// The sockets of a handle, made in the handle's network namespace.
+///
+/// Only the first is required: a process short of file descriptors (`ulimit -n 4`, where
+/// ipvsadm, which opens one socket at a time, still works) gets a handle without the others.
 pub(crate) struct Sockets {
-    /// Generic netlink, for [`Channel::Requests`].
+    /// Generic netlink, for [`Channel::Requests`] (and for [`Channel::Bulk`] without `bulk`).
     pub(crate) netlink: Socket,
     /// Generic netlink, for [`Channel::Bulk`].
-    pub(crate) bulk: Socket,
+    pub(crate) bulk: Option<Socket>,
     /// An inet socket, only for the service count (generic netlink has no command for it).
-    pub(crate) inet: OwnedFd,
+    pub(crate) inet: Option<OwnedFd>,
 }
 
 /// The sockets, the IPVS family id and the receive state.
 pub(crate) struct Conn {
     sock: Socket,
-    bulk: Socket,
-    inet: OwnedFd,
+    bulk: Option<Socket>,
+    inet: Option<OwnedFd>,
     family: u16,
     seq: u32,
     /// The socket the current exchange reads from.
@@ -94,20 +97,36 @@ pub(crate) struct Conn {
     pos: usize,
 }
 
-/// Creates the handle's sockets in the calling thread's network namespace.
+/// Creates the handle's sockets in the calling thread's network namespace: the request
+/// socket, then the optional ones, left out when the process has no descriptor to spare.
 pub(crate) fn open_sockets() -> io::Result<Sockets> {
+    let netlink = open_socket()?;
+    let bulk = unless_out_of_descriptors(open_socket())?;
+    let inet = unless_out_of_descriptors(open_inet_socket())?;
+    Ok(Sockets {
+        netlink,
+        bulk,
+        inet,
+    })
+}
+
+/// `None` for a descriptor limit (the process's or the system's), the error otherwise.
+fn unless_out_of_descriptors<T>(opened: io::Result<T>) -> io::Result<Option<T>> {
+    match opened {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn open_inet_socket() -> io::Result<OwnedFd> {
     // SAFETY: socket has no memory-safety preconditions; the fd is owned right away.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd is a freshly created descriptor nothing else owns.
-    let inet = unsafe { OwnedFd::from_raw_fd(fd) };
-    Ok(Sockets {
-        netlink: open_socket()?,
-        bulk: open_socket()?,
-        inet,
-    })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Creates a generic-netlink socket in the calling thread's network namespace.
@@ -192,21 +211,32 @@ impl Conn {
                 tv_usec: 0,
             },
         };
-        for sock in [&self.sock, &self.bulk] {
+        for sock in std::iter::once(&self.sock).chain(&self.bulk) {
             setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
         }
         Ok(())
     }
 
     /// The number of services in the handle's namespace, from the kernel's counter.
+    ///
+    /// A handle opened without its inet socket opens one for the call; that fails with
+    /// [`Error::Io`] (`EMFILE`) while the process is still short of descriptors.
     pub(crate) fn num_services(&self) -> Result<u32> {
+        let opened;
+        let inet = match &self.inet {
+            Some(fd) => fd,
+            None => {
+                opened = open_inet_socket()?;
+                &opened
+            }
+        };
         // struct ip_vs_getinfo: version, conn table size, number of services.
         let mut info = [0u32; 3];
         let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
         // SAFETY: info is a writable buffer of len bytes.
         let rc = unsafe {
             libc::getsockopt(
-                self.inet.as_raw_fd(),
+                inet.as_raw_fd(),
                 libc::IPPROTO_IP,
                 IP_VS_SO_GET_INFO,
                 info.as_mut_ptr().cast(),
@@ -319,9 +349,9 @@ impl Conn {
         // Replies to an abandoned exchange are stale: drop what is buffered.
         self.pos = self.len;
         self.reading = channel;
-        let sock = match channel {
-            Channel::Requests => &self.sock,
-            Channel::Bulk => &self.bulk,
+        let sock = match (channel, &self.bulk) {
+            (Channel::Bulk, Some(bulk)) => bulk,
+            _ => &self.sock,
         };
         let sent = sock.send(bytes, 0)?;
         if sent != bytes.len() {
@@ -360,19 +390,28 @@ impl Conn {
     }
 
     fn fill(&mut self) -> Result<()> {
-        let (fd, want) = match self.reading {
-            Channel::Requests => (self.sock.as_raw_fd(), self.request_recv),
-            Channel::Bulk => (self.bulk.as_raw_fd(), BULK_RECV),
+        // One socket serving both channels gets large dump datagrams after its first bulk read
+        // (the kernel sizes them by the largest read so far): it always reads large.
+        let (fd, want) = match (self.reading, &self.bulk) {
+            (Channel::Requests, Some(_)) => (self.sock.as_raw_fd(), self.request_recv),
+            (Channel::Bulk, Some(bulk)) => (bulk.as_raw_fd(), BULK_RECV),
+            (_, None) => (self.sock.as_raw_fd(), BULK_RECV),
         };
-        // SAFETY: buf is a live, writable allocation of at least `want` bytes.
-        let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), want, libc::MSG_TRUNC) };
-        if n < 0 {
+        let n = loop {
+            // SAFETY: buf is a live, writable allocation of at least `want` bytes.
+            let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), want, libc::MSG_TRUNC) };
+            if n >= 0 {
+                break n;
+            }
             let err = io::Error::last_os_error();
-            return Err(match err.raw_os_error() {
-                Some(libc::EAGAIN) => Error::Timeout,
-                _ => Error::Io(err),
-            });
-        }
+            // A socket with a receive timeout is not restarted after a signal handler even
+            // with SA_RESTART; the exchange is not over, so wait on.
+            match err.raw_os_error() {
+                Some(libc::EINTR) => {}
+                Some(libc::EAGAIN) => return Err(Error::Timeout),
+                _ => return Err(Error::Io(err)),
+            }
+        };
         let n = n as usize;
         if n > want {
             return Err(Error::Decode(format!(

@@ -83,10 +83,12 @@ pub mod opt {
     pub const JSON: u32 = 34;
     /// `--check` (ipvsadm-rs only; outside ipvsadm's tables)
     pub const CHECK: u32 = 35;
+    /// `--replace` (ipvsadm-rs only; outside ipvsadm's tables)
+    pub const REPLACE: u32 = 36;
 }
 
 /// The names ipvsadm gives options in its messages, by bit number.
-pub const OPTION_NAMES: [&str; 36] = [
+pub const OPTION_NAMES: [&str; 37] = [
     "numeric",
     "connection",
     "service-address",
@@ -123,6 +125,7 @@ pub const OPTION_NAMES: [&str; 36] = [
     "tun-remcsum",
     "json",
     "check",
+    "replace",
 ];
 
 const COMMAND_TABLE: [&str; 14] = [

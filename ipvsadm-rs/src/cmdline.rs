@@ -436,6 +436,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Outcome> {
             }
             Tag::Json => set_option(options, opt::JSON)?,
             Tag::Check => set_option(options, opt::CHECK)?,
+            Tag::Replace => set_option(options, opt::REPLACE)?,
             _ => {
                 return Err(invalid(format!(
                     "invalid option `{}'",
@@ -553,10 +554,12 @@ fn check_extensions(p: &Parsed) -> Result<()> {
             }
         }
     }
-    if p.has(opt::CHECK) && p.entry.cmd != Command::Restore {
-        return Err(invalid(format!(
-            "Illegal 'check' option with the '{name}' command"
-        )));
+    for (bit, option) in [(opt::CHECK, "check"), (opt::REPLACE, "replace")] {
+        if p.has(bit) && p.entry.cmd != Command::Restore {
+            return Err(invalid(format!(
+                "Illegal '{option}' option with the '{name}' command"
+            )));
+        }
     }
     Ok(())
 }

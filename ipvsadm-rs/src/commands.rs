@@ -76,17 +76,27 @@ pub fn execute(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<i32> {
     Ok(0)
 }
 
+/// Whether `p` lists the connection table, which needs no IPVS handle.
+pub fn lists_connections(p: &Parsed) -> bool {
+    p.entry.cmd == Command::List && p.has(opt::CONNECTION) && !p.has(opt::JSON)
+}
+
+/// `-L -c`: the connection table, from its /proc file.
+pub fn connections(p: &Parsed, out: &mut dyn Write) -> Result<()> {
+    let (text, err) = list_connections(
+        p.format & fmt::NUMERIC != 0,
+        p.format & fmt::PERSISTENTCONN != 0,
+    );
+    out.write_all(text.as_bytes())?;
+    err.map_or(Ok(()), Err)
+}
+
 fn list(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {
     if p.has(opt::JSON) {
         return json::write_table(k, p, out);
     }
     if p.has(opt::CONNECTION) {
-        let (text, err) = list_connections(
-            p.format & fmt::NUMERIC != 0,
-            p.format & fmt::PERSISTENTCONN != 0,
-        );
-        out.write_all(text.as_bytes())?;
-        return err.map_or(Ok(()), Err);
+        return connections(p, out);
     }
     if p.has(opt::SERVICE) {
         return list_service(k, p, out);
@@ -161,20 +171,23 @@ pub fn dest_rows(k: &Kernel, key: &ipvs_rs::ServiceKey) -> Result<Vec<DestRow>> 
     Ok(dests.iter().map(kernel::dest_row).collect())
 }
 
-/// Every service, as listing rows, in ipvsadm's order unless `--nosort`.
-pub fn service_rows(k: &Kernel, format: u32) -> Result<Vec<(ipvs_rs::ServiceKey, ServiceRow)>> {
+/// Every service, with its listing row, in ipvsadm's order unless `--nosort`.
+pub fn service_rows(k: &Kernel, format: u32) -> Result<Vec<(ipvs_rs::Service, ServiceRow)>> {
     let services = k
         .handle
         .services()
         .map_err(|e| Error::Listing(message(Op::GetServices, &e)))?;
-    let mut rows: Vec<(ipvs_rs::ServiceKey, ServiceRow)> = services
-        .iter()
-        .map(|s| (s.key, kernel::service_row(s)))
+    let mut rows: Vec<(ipvs_rs::Service, ServiceRow)> = services
+        .into_iter()
+        .map(|s| {
+            let row = kernel::service_row(&s);
+            (s, row)
+        })
         .collect();
     if format & fmt::NOSORT == 0 {
         merge_sort(
             &mut rows,
-            &|a: &(ipvs_rs::ServiceKey, ServiceRow), b: &(ipvs_rs::ServiceKey, ServiceRow)| {
+            &|a: &(ipvs_rs::Service, ServiceRow), b: &(ipvs_rs::Service, ServiceRow)| {
                 compare_services(&a.1.svc, &b.1.svc)
             },
         );
@@ -186,11 +199,12 @@ fn list_all(k: &Kernel, format: u32, out: &mut dyn Write) -> Result<()> {
     if format & fmt::RULE == 0 {
         out.write_all(version_header(k.info.version.code(), k.info.conn_table_size).as_bytes())?;
     }
-    let rows = service_rows(k, format)?;
+    let (services, rows): (Vec<_>, Vec<_>) = service_rows(k, format)?.into_iter().unzip();
     out.write_all(title(format).as_bytes())?;
     let mut text = String::new();
-    for (key, row) in rows {
-        let mut dests = dest_rows(k, &key)?;
+    for (entry, row) in k.handle.with_destinations(services).zip(rows) {
+        let (_, dests) = entry.map_err(|e| Error::Listing(message(Op::GetDests, &e)))?;
+        let mut dests: Vec<DestRow> = dests.iter().map(kernel::dest_row).collect();
         text.clear();
         service_entry(&mut text, &row, &mut dests, format);
         out.write_all(text.as_bytes())?;

@@ -43,6 +43,12 @@ pub enum Error {
         /// How many lines were bad.
         count: usize,
     },
+    /// `-R --replace`: some changes failed (each was named); the others were applied.
+    #[error("{count} change(s) failed; the rest of the table was replaced; run again to retry")]
+    ReplaceFailed {
+        /// How many changes failed.
+        count: usize,
+    },
     /// ipvsadm 1.31 dereferences a null pointer here (`-b` made only of commas); the program
     /// dies of SIGSEGV the same way, so that callers see the same status.
     #[error("ipvsadm 1.31 dies of SIGSEGV on scheduler flags made only of commas")]
@@ -62,7 +68,7 @@ impl Error {
             | Error::CheckFailed { .. } => 2,
             Error::TryHelp { .. } => 255,
             Error::Help { .. } => 0,
-            Error::Listing(_) | Error::Io(_) => 1,
+            Error::Listing(_) | Error::Io(_) | Error::ReplaceFailed { .. } => 1,
             Error::Crash => 128 + libc::SIGSEGV,
         }
     }

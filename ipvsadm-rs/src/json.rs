@@ -308,12 +308,9 @@ pub fn write_table(k: &Kernel, p: &Parsed, out: &mut dyn Write) -> Result<()> {
         conn_table_size: k.info.conn_table_size,
         services: Vec::with_capacity(services.len()),
     };
-    for svc in &services {
-        let dests = k
-            .handle
-            .destinations(&svc.key)
-            .map_err(|e| Error::Listing(message(Op::GetDests, &e)))?;
-        doc.services.push(service(svc, dests, sort));
+    for entry in k.handle.with_destinations(services) {
+        let (svc, dests) = entry.map_err(|e| Error::Listing(message(Op::GetDests, &e)))?;
+        doc.services.push(service(&svc, dests, sort));
     }
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| Error::Io(e.into()))?;
     out.write_all(b"\n")?;

@@ -135,6 +135,8 @@ pub enum Tag {
     Json,
     /// `--check` (ipvsadm-rs only)
     Check,
+    /// `--replace` (ipvsadm-rs only)
+    Replace,
 }
 
 /// One row of the option table.
@@ -641,6 +643,14 @@ pub const OPTIONS: &[OptSpec] = &[
         tag: Tag::Check,
         value_name: "",
         help: "with -R: validate every line and apply nothing if one is bad (ipvsadm-rs only)",
+    },
+    OptSpec {
+        long: "replace",
+        short: None,
+        kind: Flag,
+        tag: Tag::Replace,
+        value_name: "",
+        help: "with -R: make the table equal to the input by adds, edits and deletes, never flushing, after --check's validation (ipvsadm-rs only)",
     },
 ];
 

@@ -8,11 +8,14 @@
 //! the line they end, and input ending after only dropped words ends the restore.
 //!
 //! Input is read in large blocks and each line's words are handed out as slices of the
-//! block, so a restore of many lines allocates nothing per line or word.
+//! block, so a restore of many lines allocates nothing per line or word. Before a read that
+//! would wait for more input, the caller is told (see [`RestoreReader::next_line`]), so that
+//! it can apply what it holds: a producer that streams lines sees each one applied.
 
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::ops::Range;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::text;
 
@@ -23,6 +26,55 @@ const BLOCK: usize = 64 * 1024;
 
 fn is_separator(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Input that can tell whether a read would wait.
+pub trait Input: Read {
+    /// Whether a read now returns at once (with data, the end of input or an error).
+    fn ready(&self) -> bool;
+}
+
+impl Input for &[u8] {
+    fn ready(&self) -> bool {
+        true
+    }
+}
+
+/// A file descriptor read directly, without the standard library's stdin buffer (which
+/// would hide input from [`Input::ready`]).
+pub struct Fd<'a>(pub BorrowedFd<'a>);
+
+impl Fd<'static> {
+    /// Standard input.
+    pub fn stdin() -> Self {
+        // SAFETY: descriptor 0 stays open for the life of the process.
+        Fd(unsafe { BorrowedFd::borrow_raw(0) })
+    }
+}
+
+impl Read for Fd<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: buf is writable for its length.
+        let n = unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Input for Fd<'_> {
+    fn ready(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // A file is always ready; a pipe or terminal when it has data or is closed. When
+        // poll fails, assume a wait: the caller's flush is then merely early.
+        // SAFETY: pfd is one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+    }
 }
 
 /// Reads ipvsadm restore lines one at a time.
@@ -96,7 +148,7 @@ fn split_line(input: &[u8], words: &mut Vec<Range<usize>>) -> Split {
     }
 }
 
-impl<R: Read> RestoreReader<R> {
+impl<R: Input> RestoreReader<R> {
     /// Wraps a reader.
     pub fn new(input: R) -> Self {
         RestoreReader {
@@ -110,8 +162,9 @@ impl<R: Read> RestoreReader<R> {
         }
     }
 
-    /// Reads more input after what is unread; false at the end of input.
-    fn fill(&mut self) -> io::Result<bool> {
+    /// Reads more input after what is unread; false at the end of input. Calls `before_wait`
+    /// first when the read would wait.
+    fn fill(&mut self, before_wait: &mut dyn FnMut()) -> io::Result<bool> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -121,6 +174,9 @@ impl<R: Read> RestoreReader<R> {
             self.buf.resize(self.buf.len() * 2, 0);
         }
         loop {
+            if !self.input.ready() {
+                before_wait();
+            }
             match self.input.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
@@ -134,10 +190,10 @@ impl<R: Read> RestoreReader<R> {
     }
 
     /// Reads until the unread input holds a newline, or to the end of input.
-    fn read_to_newline(&mut self) -> io::Result<()> {
+    fn read_to_newline(&mut self, before_wait: &mut dyn FnMut()) -> io::Result<()> {
         loop {
             let scanned = self.end - self.start;
-            if !self.fill()? {
+            if !self.fill(before_wait)? {
                 self.eof = true;
                 return Ok(());
             }
@@ -148,10 +204,14 @@ impl<R: Read> RestoreReader<R> {
     }
 
     /// The next line's words (possibly none, for a blank line), or `None` at the end.
-    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+    ///
+    /// `before_wait` is called before any read that would wait for more input (every time:
+    /// it must be cheap when there is nothing to do). Lines already read are never held back
+    /// behind such a read.
+    pub fn next_line(&mut self, before_wait: &mut dyn FnMut()) -> io::Result<Option<Line<'_>>> {
         let mut split = split_line(&self.buf[self.start..self.end], &mut self.words);
         if !split.newline && !self.eof {
-            self.read_to_newline()?;
+            self.read_to_newline(before_wait)?;
             split = split_line(&self.buf[self.start..self.end], &mut self.words);
         }
         let line_start = self.start;
@@ -210,6 +270,12 @@ mod tests {
     /// Hands out its input a few bytes at a time, as a pipe may.
     struct Trickle<'a>(&'a [u8], usize);
 
+    impl Input for Trickle<'_> {
+        fn ready(&self) -> bool {
+            true
+        }
+    }
+
     impl Read for Trickle<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let n = self.1.min(buf.len()).min(self.0.len());
@@ -219,9 +285,9 @@ mod tests {
         }
     }
 
-    fn read_all(mut r: RestoreReader<impl Read>) -> Vec<Vec<String>> {
+    fn read_all(mut r: RestoreReader<impl Input>) -> Vec<Vec<String>> {
         let mut all = Vec::new();
-        while let Some(l) = r.next_line().unwrap() {
+        while let Some(l) = r.next_line(&mut || {}).unwrap() {
             all.push(l.words().map(String::from).collect());
         }
         all
@@ -234,6 +300,49 @@ mod tests {
             assert_eq!(trickled, whole, "read {step} bytes at a time");
         }
         whole
+    }
+
+    /// Input arriving in pieces, with a wait before each piece but the first.
+    struct Stalling {
+        pieces: Vec<&'static [u8]>,
+        fresh: bool,
+    }
+
+    impl Input for Stalling {
+        fn ready(&self) -> bool {
+            self.fresh || self.pieces.is_empty()
+        }
+    }
+
+    impl Read for Stalling {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.pieces.is_empty() {
+                return Ok(0);
+            }
+            let piece = self.pieces.remove(0);
+            buf[..piece.len()].copy_from_slice(piece);
+            self.fresh = false;
+            Ok(piece.len())
+        }
+    }
+
+    /// The caller hears of each wait after it has had every complete line read before it.
+    #[test]
+    fn the_caller_is_told_before_each_wait() {
+        let mut r = RestoreReader::new(Stalling {
+            pieces: vec![b"-A one\n-A two\n-A th", b"ree\n", b"-A four\n"],
+            fresh: true,
+        });
+        let mut seen = Vec::new();
+        let mut lines_at_wait = Vec::new();
+        loop {
+            let count = seen.len();
+            let line = r.next_line(&mut || lines_at_wait.push(count)).unwrap();
+            let Some(line) = line else { break };
+            seen.push(line.words().collect::<Vec<_>>().join(" "));
+        }
+        assert_eq!(seen, ["-A one", "-A two", "-A three", "-A four"]);
+        assert_eq!(lines_at_wait, [2, 3]);
     }
 
     #[test]
@@ -344,13 +453,13 @@ mod tests {
     #[test]
     fn invalid_utf8_is_carried_word_by_word() {
         let mut r = RestoreReader::new(&b"-s r\xffr -n\n-C\n"[..]);
-        let l = r.next_line().unwrap().unwrap();
+        let l = r.next_line(&mut || {}).unwrap().unwrap();
         let words: Vec<_> = l.words().collect();
         assert_eq!((words[0], words[2]), ("-s", "-n"));
         assert_eq!(&*text::to_bytes(words[1]), b"r\xffr");
-        let l = r.next_line().unwrap().unwrap();
+        let l = r.next_line(&mut || {}).unwrap().unwrap();
         assert_eq!(l.words().collect::<Vec<_>>(), vec!["-C"]);
-        assert!(r.next_line().unwrap().is_none());
+        assert!(r.next_line(&mut || {}).unwrap().is_none());
     }
 
     /// A character cut by the word limit leaves each piece its own bytes.

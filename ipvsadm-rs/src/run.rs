@@ -1,6 +1,6 @@
 //! The program: ipvsadm's order of events, from IPVS initialisation to the exit status.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::Write;
 
 use crate::checks::opt;
 use crate::cmdline::{self, Outcome, Parsed};
@@ -10,38 +10,40 @@ use crate::error::{Error, Result};
 use crate::generate;
 use crate::kernel::{self, Kernel, Op};
 use crate::netns;
-use crate::restore_input::RestoreReader;
-use crate::text::{self, Restoring};
+use crate::restore_input::{Fd, Input, Line, RestoreReader};
+use crate::signals;
+use crate::stdout::{write_error_message, Output};
+use crate::text;
 use ipvs_rs::Batch;
-
-/// The C library's buffer for a stdout that is not a terminal.
-const STDIO_BUFFER: usize = 4096;
 
 /// Runs ipvsadm-rs with `args` (the program name first) and returns the exit status.
 ///
 /// Standard output is buffered as C's stdio buffers it (by line on a terminal, in 4 KiB
-/// blocks otherwise) and is written out at the end, while messages go to stderr at once.
+/// blocks otherwise) and is written out at the end, while messages go to stderr at once. A
+/// failed write to stdout is reported at the end, and the status is then 1 if it was 0.
 pub fn run(mut args: Vec<String>) -> i32 {
     // execve allows an empty argv, and messages and usage need a program name.
     if args.is_empty() {
         args.push(env!("CARGO_PKG_NAME").into());
     }
-    let stdout = io::stdout();
-    let mut out: Box<dyn Write> = if stdout.is_terminal() {
-        Box::new(Restoring(stdout.lock()))
-    } else {
-        Box::new(BufWriter::with_capacity(
-            STDIO_BUFFER,
-            Restoring(stdout.lock()),
-        ))
-    };
+    let program = args[0].clone();
+    let mut out = Output::stdout();
     let status = match run_with(args, &mut out) {
         Ok(status) => status,
         Err(Error::Crash) => crash(),
         Err(e) => report(&e, &mut out),
     };
-    let _ = out.flush();
-    status
+    match out.finish() {
+        Some(err) => {
+            text::eprintln(&write_error_message(&program, &err));
+            if status == 0 {
+                1
+            } else {
+                status
+            }
+        }
+        None => status,
+    }
 }
 
 /// Dies of SIGSEGV like ipvsadm 1.31, losing buffered output as it does.
@@ -88,12 +90,12 @@ fn run_with(args: Vec<String>, out: &mut dyn Write) -> Result<i32> {
         }
         return Ok(0);
     }
-    process(&k, &args, out)
+    process(k, &args, out)
 }
 
 /// ipvsadm's `process_options` for the command line itself: parsed and run; returns its
 /// result. (Lines read by `-R` are handled by the restore loop, in batches.)
-pub fn process(k: &Kernel, argv: &[String], out: &mut dyn Write) -> Result<i32> {
+pub fn process(k: Kernel, argv: &[String], out: &mut dyn Write) -> Result<i32> {
     let p = match cmdline::parse(argv)? {
         Outcome::ScanFailed(msg) => {
             text::eprintln(&msg);
@@ -102,16 +104,21 @@ pub fn process(k: &Kernel, argv: &[String], out: &mut dyn Write) -> Result<i32> 
         Outcome::Ready(p) => p,
     };
     if p.entry.cmd == Command::Restore {
-        return restore(k, argv, &p, out);
+        return restore(&k, argv, &p, out);
     }
-    commands::execute(k, &p, out)
+    if commands::lists_connections(&p) {
+        // ipvsadm holds no socket while it reads the connection table: with one descriptor
+        // to spare (`ulimit -n 4`), the file must get it.
+        drop(k);
+        return commands::connections(&p, out).map(|()| 0);
+    }
+    commands::execute(&k, &p, out)
 }
 
 fn read_all_lines() -> Vec<Vec<String>> {
-    let stdin = io::stdin();
-    let mut reader = RestoreReader::new(stdin.lock());
+    let mut reader = RestoreReader::new(Fd::stdin());
     let mut lines = Vec::new();
-    while let Ok(Some(line)) = reader.next_line() {
+    while let Ok(Some(line)) = reader.next_line(&mut || {}) {
         lines.push(line.words().map(String::from).collect());
     }
     lines
@@ -127,7 +134,9 @@ const BATCH_LINES: usize = 256;
 ///
 /// The kernel applies a batch's requests in order, each as if sent alone, and answers each;
 /// the answers are reported in line order before anything a later line prints, so `-R`'s
-/// output and final status are those of one request per line.
+/// output and final status are those of one request per line. Lines are held only while
+/// more input is at hand: the batch is sent before a read that would wait, and before the
+/// process dies of SIGINT or SIGTERM ([`signals`]).
 struct Pending {
     batch: Batch,
     ops: Vec<Op>,
@@ -152,12 +161,25 @@ impl Pending {
             last = Some(commands::report(*op, r));
         }
         *self = Pending::new();
+        signals::holding(false);
         last
+    }
+
+    fn push(&mut self, op: Op, request: ipvs_rs::Request) {
+        if self.ops.is_empty() {
+            signals::holding(true);
+        }
+        self.batch.push(request);
+        self.ops.push(op);
     }
 }
 
 fn restore(k: &Kernel, argv: &[String], p: &Parsed, out: &mut dyn Write) -> Result<i32> {
     let program = argv[0].as_str();
+    if p.has(opt::REPLACE) {
+        return crate::replace::run(k, program, &read_all_lines(), out);
+    }
+    signals::install();
     let mut restore = Restore::new(k, program);
     if p.has(opt::CHECK) {
         let lines = read_all_lines();
@@ -167,9 +189,8 @@ fn restore(k: &Kernel, argv: &[String], p: &Parsed, out: &mut dyn Write) -> Resu
         }
         return Ok(restore.finish());
     }
-    let stdin = io::stdin();
-    let mut reader = RestoreReader::new(stdin.lock());
-    while let Ok(Some(line)) = reader.next_line() {
+    let mut reader = RestoreReader::new(Fd::stdin());
+    while let Ok(Some(line)) = restore.next_line(&mut reader) {
         restore.line(line.words(), out)?;
     }
     Ok(restore.finish())
@@ -241,12 +262,9 @@ impl<'k> Restore<'k> {
         };
         match commands::request_for(&parsed) {
             Some((op, request)) => {
-                self.pending.batch.push(request);
-                self.pending.ops.push(op);
-                if self.pending.ops.len() >= BATCH_LINES {
-                    if let Some(r) = self.pending.send(k) {
-                        self.result = r;
-                    }
+                self.pending.push(op, request);
+                if self.pending.ops.len() >= BATCH_LINES || signals::caught() {
+                    self.send_pending();
                 }
             }
             None => {
@@ -260,6 +278,21 @@ impl<'k> Restore<'k> {
             }
         }
         Ok(())
+    }
+
+    /// The next input line; what is held is sent first if the read has to wait for it.
+    fn next_line<'r, R: Input>(
+        &mut self,
+        reader: &'r mut RestoreReader<R>,
+    ) -> std::io::Result<Option<Line<'r>>> {
+        reader.next_line(&mut || self.send_pending())
+    }
+
+    /// Sends the lines held, if any.
+    fn send_pending(&mut self) {
+        if let Some(r) = self.pending.send(self.k) {
+            self.result = r;
+        }
     }
 
     /// Sends what is left; returns the restore's result.
@@ -284,7 +317,7 @@ pub fn check_line(program: &str, words: &[String]) -> Option<String> {
 }
 
 /// `-R --check`: every bad line is named on stderr; any bad line fails the whole input.
-fn check_lines(program: &str, lines: &[Vec<String>]) -> Result<()> {
+pub fn check_lines(program: &str, lines: &[Vec<String>]) -> Result<()> {
     let mut bad = 0;
     for (n, words) in lines.iter().enumerate() {
         if words.is_empty() {

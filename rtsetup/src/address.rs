@@ -90,6 +90,10 @@ impl Rtnl {
 
     /// Removes an address from an interface, like `ip addr del NET dev LINK`. Returns
     /// whether it was there; removing a missing address is not an error.
+    ///
+    /// It removes the address from whatever interface has the name `link` now, whoever
+    /// added it; [`Ledger`](crate::lab::Ledger) removes only addresses it recorded, on the
+    /// interface index it recorded.
     pub fn delete_address(&mut self, link: &str, net: IpNet) -> Result<bool> {
         let index = self.link(link)?.index;
         match self.request(

@@ -36,6 +36,8 @@ pub enum Object {
     Process(String),
     /// A URL rtsetup fetches or serves.
     Url(String),
+    /// A lab, by name.
+    Lab(String),
 }
 
 impl fmt::Display for Object {
@@ -53,6 +55,7 @@ impl fmt::Display for Object {
             Object::File(path) => write!(f, "file {}", path.display()),
             Object::Process(what) => write!(f, "process {what}"),
             Object::Url(url) => f.write_str(url),
+            Object::Lab(name) => write!(f, "lab {name}"),
         }
     }
 }
@@ -94,6 +97,19 @@ pub enum Error {
         place: Place,
         /// How the existing object differs from the request.
         detail: String,
+    },
+    /// Names a lab needs are taken by objects the lab did not create; nothing was touched.
+    #[error(
+        "lab {lab} will not touch what it did not create, and these exist already: {}. \
+         Remove them if they are yours to remove, or bring the lab up under other names \
+         (rtsetup lab up --prefix PREFIX)",
+        .taken.join("; ")
+    )]
+    Taken {
+        /// The lab.
+        lab: String,
+        /// Each object in the way, with where it is and what it is.
+        taken: Vec<String>,
     },
     /// The object (or something it needs, such as a bridge to enslave to) is missing.
     #[error("{object} not found in {place}")]

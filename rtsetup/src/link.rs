@@ -12,6 +12,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use crate::error::{Error, Object, Result};
 use crate::mac::MacAddr;
 use crate::netns::Netns;
+use crate::removal::Removal;
 use crate::rtnl::Rtnl;
 
 /// One network interface as the kernel reports it.
@@ -340,6 +341,9 @@ impl Rtnl {
 
     /// Deletes an interface, like `ip link del NAME` (a veth takes its peer with it).
     /// Returns whether it existed; deleting a missing interface is not an error.
+    ///
+    /// It deletes whatever interface has that name now, whoever made it. To delete only
+    /// the interface you created, use [`Rtnl::delete_link_if`] with its recorded index.
     pub fn delete_link(&mut self, name: &str) -> Result<bool> {
         let Some(link) = self.find_link(name)? else {
             return Ok(false);
@@ -351,6 +355,128 @@ impl Rtnl {
             Err(e) if e.errno() == Some(libc::ENODEV) => Ok(false),
             Err(e) => Err(e.into_error("delete", Object::Link(name.into()), self.place())),
         }
+    }
+
+    /// Deletes the interface `name` only if it is the one created with index `index` and
+    /// driver kind `kind` (a veth takes its peer with it). The request names the index, so
+    /// an interface renamed or recreated in the meantime is never hit.
+    ///
+    /// ```no_run
+    /// use rtsetup::{Netns, Removal, Rtnl};
+    /// let mut host = Rtnl::open(&Netns::current())?;
+    /// let bridge = host.create_bridge("br7", 70_007)?;
+    /// assert_eq!(host.delete_link_if("br7", bridge.index, "bridge")?, Removal::Removed);
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn delete_link_if(&mut self, name: &str, index: u32, kind: &str) -> Result<Removal> {
+        let Some(link) = self.find_link(name)? else {
+            return Ok(Removal::Missing);
+        };
+        if link.index != index || link.kind.as_deref() != Some(kind) {
+            return Ok(Removal::Different(format!(
+                "it is a {} with index {}, not the {kind} with index {index} that was recorded",
+                link.kind.as_deref().unwrap_or("device"),
+                link.index
+            )));
+        }
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        match self.request(RouteNetlinkMessage::DelLink(message), 0) {
+            Ok(_) => Ok(Removal::Removed),
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(Removal::Missing),
+            Err(e) => Err(e.into_error("delete", Object::Link(name.into()), self.place())),
+        }
+    }
+
+    /// Creates a bridge with the interface index `index`, like
+    /// `ip link add NAME index INDEX type bridge`. Unlike [`Rtnl::add_bridge`], an existing
+    /// interface of that name is always [`Error::Exists`], and so is a taken index. Choosing
+    /// the index lets a caller record the bridge's identity before it exists.
+    pub fn create_bridge(&mut self, name: &str, index: u32) -> Result<Link> {
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        message
+            .attributes
+            .push(LinkAttribute::IfName(name.to_string()));
+        message
+            .attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
+        self.create_exactly(message, Object::Bridge(name.into()), name, index)
+    }
+
+    /// Creates a veth pair `name` (here, index `index`) and `peer` (in `peer_netns`, index
+    /// `peer_index`), like `ip link add NAME index I type veth peer name PEER index J netns
+    /// NS`. Unlike [`Rtnl::add_veth`], an existing interface or a taken index is always
+    /// [`Error::Exists`].
+    pub fn create_veth(
+        &mut self,
+        (name, index): (&str, u32),
+        (peer, peer_index): (&str, u32),
+        peer_netns: &Netns,
+    ) -> Result<Link> {
+        let mut peer_message = LinkMessage::default();
+        peer_message.header.index = peer_index;
+        peer_message
+            .attributes
+            .push(LinkAttribute::IfName(peer.to_string()));
+        let peer_fd = if peer_netns != self.netns() {
+            Some(namespace_fd(peer_netns)?)
+        } else {
+            None
+        };
+        if let Some(fd) = &peer_fd {
+            peer_message
+                .attributes
+                .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
+        }
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        message
+            .attributes
+            .push(LinkAttribute::IfName(name.to_string()));
+        message.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_message))),
+        ]));
+        let result = self.create_exactly(message, Object::Veth(name.into()), name, index);
+        drop(peer_fd);
+        result
+    }
+
+    /// Sends an exclusive RTM_NEWLINK and checks the kernel used the requested index.
+    fn create_exactly(
+        &mut self,
+        message: LinkMessage,
+        object: Object,
+        name: &str,
+        index: u32,
+    ) -> Result<Link> {
+        match self.request(
+            RouteNetlinkMessage::NewLink(message),
+            NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(_) => {}
+            // EBUSY: the index is taken (the name was free, or it would be EEXIST).
+            Err(e) if matches!(e.errno(), Some(libc::EEXIST | libc::EBUSY)) => {
+                return Err(Error::Exists {
+                    object,
+                    place: self.place().clone(),
+                    detail: format!("the name or interface index {index} is taken"),
+                })
+            }
+            Err(e) => return Err(e.into_error("create", object, self.place())),
+        }
+        let link = self.link(name)?;
+        if link.index != index {
+            return Err(Error::Exists {
+                object,
+                place: self.place().clone(),
+                detail: format!("the kernel gave it index {} instead of {index}", link.index),
+            });
+        }
+        Ok(link)
     }
 
     fn set_link(&mut self, message: LinkMessage, action: &'static str, name: &str) -> Result<()> {

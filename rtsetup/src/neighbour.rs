@@ -80,6 +80,7 @@ impl Rtnl {
 
     /// Removes the neighbour cache entry for `ip`, like `ip neigh del IP dev LINK`, so the
     /// next packet to it starts a fresh ARP (or NDP) exchange. Returns whether there was one.
+    /// It removes whatever entry is there (the kernel learns it again).
     pub fn delete_neighbour(&mut self, ip: IpAddr) -> Result<bool> {
         let Some(entry) = self.neighbour(ip)? else {
             return Ok(false);

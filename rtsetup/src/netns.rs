@@ -21,8 +21,10 @@ use std::sync::Arc;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Object, Place, Result};
+use crate::removal::Removal;
 
 /// Where iproute2 keeps named network namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
@@ -40,7 +42,7 @@ impl Netns {
     }
 
     /// Creates the named namespace, like `ip netns add NAME`. Creating a namespace that
-    /// already exists is not an error: the existing one is returned.
+    /// already exists is not an error: the existing one is returned, whoever made it.
     ///
     /// ```no_run
     /// let lb = rtsetup::Netns::create("lb")?;
@@ -49,12 +51,43 @@ impl Netns {
     /// ```
     pub fn create(name: &str) -> Result<Netns> {
         validate_name(name)?;
-        let path = path_of(name);
-        if is_namespace_file(&path) {
+        if is_namespace_file(&path_of(name)) {
             return Ok(Netns::named(name));
         }
-        prepare_run_dir()?;
+        Netns::create_new(name, |_| Ok(()))
+    }
+
+    /// Creates the named namespace, which must not exist yet, and calls `record` with its
+    /// identity after the namespace exists but before it gets its name: a caller that
+    /// writes the identity down in `record` never has a named namespace it does not know.
+    /// If `record` fails, the namespace is dropped unnamed and its error returned.
+    ///
+    /// An existing namespace of that name is [`Error::Exists`].
+    ///
+    /// ```no_run
+    /// let mut noted = None;
+    /// let lb = rtsetup::Netns::create_new("lb", |identity| {
+    ///     noted = Some(*identity);
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(noted, Some(lb.identity()?));
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn create_new<F>(name: &str, record: F) -> Result<Netns>
+    where
+        F: FnOnce(&NsIdentity) -> Result<()> + Send,
+    {
+        validate_name(name)?;
+        let path = path_of(name);
         let object = || Object::Netns(name.to_string());
+        if is_namespace_file(&path) {
+            return Err(Error::Exists {
+                object: object(),
+                place: Place::Registry,
+                detail: "a namespace of that name is there".into(),
+            });
+        }
+        prepare_run_dir()?;
         // A file left behind by an interrupted create is reused: it is only a mount point.
         if let Err(e) = OpenOptions::new()
             .read(true)
@@ -68,8 +101,11 @@ impl Netns {
         }
         let bound = std::thread::scope(|scope| {
             scope
-                .spawn(|| -> io::Result<()> {
-                    unshare(CloneFlags::CLONE_NEWNET)?;
+                .spawn(|| -> Result<()> {
+                    let fail =
+                        |e: io::Error| Error::from_io("create", object(), Place::Registry, e);
+                    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| fail(e.into()))?;
+                    record(&NsIdentity::of_thread().map_err(fail)?)?;
                     // /proc/self would name the thread group leader, not this thread.
                     let own = format!("/proc/self/task/{}/ns/net", nix::unistd::gettid());
                     mount(
@@ -78,15 +114,24 @@ impl Netns {
                         None::<&str>,
                         MsFlags::MS_BIND,
                         None::<&str>,
-                    )?;
-                    Ok(())
+                    )
+                    .map_err(|e| fail(e.into()))
                 })
                 .join()
-                .unwrap_or_else(|_| Err(io::Error::other("namespace helper thread panicked")))
+                .unwrap_or_else(|_| {
+                    Err(Error::from_io(
+                        "create",
+                        object(),
+                        Place::Registry,
+                        io::Error::other("namespace helper thread panicked"),
+                    ))
+                })
         });
         if let Err(e) = bound {
-            let _ = fs::remove_file(&path);
-            return Err(Error::from_io("create", object(), Place::Registry, e));
+            if !is_namespace_file(&path) {
+                let _ = fs::remove_file(&path);
+            }
+            return Err(e);
         }
         Ok(Netns::named(name))
     }
@@ -111,6 +156,9 @@ impl Netns {
 
     /// Deletes the named namespace, like `ip netns delete NAME`: unmounts and removes its
     /// file. Returns whether it existed; deleting a missing namespace is not an error.
+    ///
+    /// It deletes whatever namespace has that name now, whoever made it. To delete only the
+    /// namespace you created, use [`Netns::delete_if`] with the identity you recorded.
     ///
     /// The namespace itself lives on while a process or a socket still uses it.
     pub fn delete(name: &str) -> Result<bool> {
@@ -137,6 +185,41 @@ impl Netns {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::from_io("delete", object(), Place::Registry, e)),
         }
+    }
+
+    /// Deletes the named namespace only if it is the one `expected` identifies (the
+    /// identity [`Netns::create_new`] reported or [`Netns::identity`] returned earlier).
+    ///
+    /// ```no_run
+    /// use rtsetup::{Netns, Removal};
+    /// let lb = Netns::create("lb")?;
+    /// let identity = lb.identity()?;
+    /// assert_eq!(Netns::delete_if("lb", &identity)?, Removal::Removed);
+    /// assert_eq!(Netns::delete_if("lb", &identity)?, Removal::Missing);
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal> {
+        validate_name(name)?;
+        if !is_namespace_file(&path_of(name)) {
+            return Ok(Removal::Missing);
+        }
+        let found = Netns::named(name).identity()?;
+        if !found.same(expected) {
+            return Ok(Removal::Different(format!(
+                "it is another namespace ({found}, recorded {expected})"
+            )));
+        }
+        Ok(if Netns::delete(name)? {
+            Removal::Removed
+        } else {
+            Removal::Missing
+        })
+    }
+
+    /// The identity of this namespace: its nsfs device and inode and its cookie.
+    pub fn identity(&self) -> Result<NsIdentity> {
+        self.run(NsIdentity::of_thread)?
+            .map_err(|e| Error::from_io("identify", self.object(), self.place(), e))
     }
 
     /// Names of all named namespaces, sorted, like `ip netns list`.
@@ -256,6 +339,82 @@ impl Netns {
             .map(|file| Some(OwnedFd::from(file)))
             .map_err(|e| Error::from_io("open", self.object(), Place::Registry, e))
     }
+}
+
+/// What tells one network namespace from another for as long as the machine runs: the
+/// device and inode of its nsfs file (`ls -iL /run/netns/NAME`, `/proc/PID/ns/net`) and its
+/// cookie (`SO_NETNS_COOKIE`, Linux 5.14 and later), which unlike the inode number is never
+/// reused for a later namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NsIdentity {
+    /// Device number of the nsfs filesystem.
+    pub dev: u64,
+    /// Inode number of the namespace in nsfs.
+    pub ino: u64,
+    /// The namespace's cookie, when the kernel has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<u64>,
+}
+
+/// `SO_NETNS_COOKIE` from `<asm-generic/socket.h>`, which libc does not export.
+const SO_NETNS_COOKIE: libc::c_int = 71;
+
+impl NsIdentity {
+    /// The identity of the calling thread's namespace.
+    fn of_thread() -> io::Result<NsIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata("/proc/thread-self/ns/net")?;
+        Ok(NsIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            cookie: netns_cookie(),
+        })
+    }
+
+    /// True when both identify the same namespace; a cookie only one side has is not
+    /// compared (a record from a kernel without cookies).
+    pub fn same(&self, other: &NsIdentity) -> bool {
+        self.dev == other.dev
+            && self.ino == other.ino
+            && match (self.cookie, other.cookie) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+}
+
+impl std::fmt::Display for NsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "nsfs inode {} on device {}", self.ino, self.dev)?;
+        if let Some(cookie) = self.cookie {
+            write!(f, ", cookie {cookie}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The cookie of the calling thread's namespace, `None` on kernels without them.
+fn netns_cookie() -> Option<u64> {
+    // SAFETY: a plain datagram socket used for one getsockopt and closed below.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    let mut cookie: u64 = 0;
+    let mut length = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: cookie and length are valid for writes of the sizes given.
+    let result = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            (&mut cookie as *mut u64).cast(),
+            &mut length,
+        )
+    };
+    // SAFETY: fd was opened above and is not used after this.
+    unsafe { libc::close(fd) };
+    (result == 0).then_some(cookie)
 }
 
 /// Runs `f` on a dedicated thread inside the named namespace; see [`Netns::run`].

@@ -185,6 +185,9 @@ impl Rtnl {
 
     /// Deletes the main-table route to `destination`, like `ip route del DEST`. Returns
     /// whether it was there.
+    ///
+    /// It deletes whatever route to `destination` is there, whoever added it;
+    /// [`Ledger`](crate::lab::Ledger) deletes only a route it recorded, with its next hop.
     pub fn delete_route(&mut self, destination: IpNet) -> Result<bool> {
         match self.request(RouteNetlinkMessage::DelRoute(route_message(destination)), 0) {
             Ok(_) => Ok(true),

@@ -3,7 +3,8 @@
 //! The caller describes the services and destinations it wants ([`Table`]) and the part of the
 //! kernel's table it owns ([`Scope`]); [`reconcile`] reads the kernel's table, computes the
 //! minimal [`Plan`] of adds, edits and deletes, applies it in batches
-//! ([`Handle::apply`]) and returns a typed [`Report`].
+//! ([`Ipvs::apply`]) and returns a typed [`Report`]. It runs against any [`Ipvs`]: the
+//! kernel through a [`Handle`](crate::Handle), or an in-memory table in tests.
 //!
 //! ```no_run
 //! use ipvs_rs::reconcile::{self, Scope, Table};
@@ -48,7 +49,7 @@
 //! IPVS dumps resume by index and carry no consistency flag (the kernel never sets
 //! `NLM_F_DUMP_INTR`): a dump that races with another writer (in any namespace: the kernel's
 //! service table is shared by all of them) can miss entries or show some twice.
-//! [`Table::read`] uses [`Handle::services`], which checks the service list against the
+//! [`Table::read`] uses [`Ipvs::services`] (on a [`Handle`](crate::Handle)), which checks the service list against the
 //! kernel's count, but a writer in this namespace can still change things between the read and
 //! the apply. A missed or stale entry only makes the plan try an add or edit the kernel refuses
 //! or repeats, which the report attributes; a delete, though, must not rest on one read. So every delete is re-verified
@@ -61,48 +62,108 @@
 //! request does not undo the others. Each failure is reported with its own error in
 //! [`Report::failures`]; running the reconcile again retries what is still different.
 
+mod cache;
+mod change;
 mod plan;
+mod policy;
 mod report;
 mod scope;
 mod table;
 mod verify;
 
-pub use plan::{Change, Plan};
+pub use cache::{Reconciler, Resync, SyncReport};
+pub use change::Change;
+pub use plan::Plan;
+pub use policy::{Policy, Removal};
 pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
 
-use crate::{Batch, Handle, Result};
+use crate::{Batch, Ipvs, Result};
 
 /// Makes the kernel's table match `desired` within `scope`, and reports what changed.
 ///
 /// It reads the kernel's table ([`Table::read`]), computes the [`Plan`], then [`apply`]s it.
 /// An `Err` means the first read failed and nothing was changed; errors of single changes
 /// are in the report.
-pub fn reconcile(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Report> {
-    Ok(apply(handle, plan(handle, desired, scope)?))
+pub fn reconcile<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Result<Report> {
+    reconcile_with(handle, desired, scope, &Policy::default())
+}
+
+/// [`reconcile`] with a [`Policy`]: drain instead of delete, cap the deletes of a run.
+///
+/// To filter or veto single changes, split it: [`plan_with`], edit the [`Plan`], [`apply`].
+pub fn reconcile_with<I: Ipvs + ?Sized>(
+    handle: &I,
+    desired: &Table,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Report> {
+    Ok(apply(handle, plan_with(handle, desired, scope, policy)?))
 }
 
 /// The plan [`reconcile`] would apply now, without applying it (a dry run).
-pub fn plan(handle: &Handle, desired: &Table, scope: &Scope) -> Result<Plan> {
+pub fn plan<I: Ipvs + ?Sized>(handle: &I, desired: &Table, scope: &Scope) -> Result<Plan> {
+    plan_with(handle, desired, scope, &Policy::default())
+}
+
+/// The plan [`reconcile_with`] would apply now, to inspect or edit before [`apply`].
+pub fn plan_with<I: Ipvs + ?Sized>(
+    handle: &I,
+    desired: &Table,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Plan> {
     let current = Table::read(handle, scope, desired)?;
-    Ok(Plan::compute(&current, desired, scope))
+    Ok(Plan::compute_with(&current, desired, scope, policy))
 }
 
 /// Re-verifies the plan's deletes, then sends its changes in batches and reports the outcome
 /// of each.
-pub fn apply(handle: &Handle, plan: Plan) -> Report {
-    let mut report = Report::default();
-    let changes = verify::reverify(handle, plan.into_changes(), &mut report);
+pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
+    let mut report = Report {
+        draining: plan
+            .draining()
+            .iter()
+            .map(|(key, d)| (*key, DestinationId::of(d)))
+            .collect(),
+        ..Report::default()
+    };
+    let removal = plan.removal();
+    let changes = verify::reverify(handle, plan.into_changes(), removal, &mut report);
+    send(handle, changes, &mut report, &mut |_| {});
+    report
+}
+/// Makes the kernel's whole table equal to `rules` (a parsed rule set, such as an
+/// `ipvsadm -S` save): a [`reconcile`] with [`Scope::all`], so services not in `rules` are
+/// deleted, and nothing is flushed.
+///
+/// Unlike `ipvsadm -C` followed by `ipvsadm -R`, a service in both the old and the new table
+/// stays in the kernel throughout, with its unchanged destinations, and no destination passes
+/// through the kernel's destination trash unless it is really removed.
+pub fn replace<I: Ipvs + ?Sized>(handle: &I, rules: &Table) -> Result<Report> {
+    reconcile(handle, rules, &Scope::all())
+}
+
+/// Sends `changes` in batches, records each outcome in `report`, and calls `applied` with
+/// every change the kernel accepted.
+pub(crate) fn send<I: Ipvs + ?Sized>(
+    handle: &I,
+    changes: Vec<Change>,
+    report: &mut Report,
+    applied: &mut dyn FnMut(&Change),
+) {
     let mut batch = Batch::new();
     for change in &changes {
         change.push_to(&mut batch);
     }
     for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
         match result {
-            Ok(()) => report.record(change),
+            Ok(()) => {
+                applied(&change);
+                report.record(change);
+            }
             Err(error) => report.fail(change, error),
         }
     }
-    report
 }

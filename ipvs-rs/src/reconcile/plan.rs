@@ -1,93 +1,55 @@
-//! The difference between the kernel's table and the desired one, as requests.
+//! The difference between the kernel's table and the desired one, as an editable list of
+//! changes.
 
-use std::fmt;
+use std::collections::BTreeSet;
 
-use super::{DestinationId, Scope, Table};
-use crate::{Batch, Destination, Service, ServiceFlags, ServiceKey};
-
-/// One change a reconcile makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// Add a service that is desired and missing.
-    AddService(Service),
-    /// Replace the settings of a service whose scheduler, flags, timeout, netmask or
-    /// persistence engine differ from the desired ones.
-    UpdateService(Service),
-    /// Delete a service in scope that is not desired (with its destinations).
-    DeleteService(ServiceKey),
-    /// Add a desired destination missing from its service.
-    AddDestination(ServiceKey, Destination),
-    /// Replace the forwarding, weight or thresholds of a destination that differ from the
-    /// desired ones.
-    UpdateDestination(ServiceKey, Destination),
-    /// Delete a destination that its desired service does not have.
-    DeleteDestination(ServiceKey, Destination),
-}
-
-impl Change {
-    /// The service the change is about.
-    pub fn service(&self) -> &ServiceKey {
-        match self {
-            Change::AddService(s) | Change::UpdateService(s) => &s.key,
-            Change::DeleteService(key)
-            | Change::AddDestination(key, _)
-            | Change::UpdateDestination(key, _)
-            | Change::DeleteDestination(key, _) => key,
-        }
-    }
-
-    /// Whether the change deletes something.
-    pub fn is_delete(&self) -> bool {
-        matches!(
-            self,
-            Change::DeleteService(_) | Change::DeleteDestination(..)
-        )
-    }
-
-    pub(crate) fn push_to(&self, batch: &mut Batch) {
-        match self {
-            Change::AddService(s) => batch.add_service(s.clone()),
-            Change::UpdateService(s) => batch.update_service(s.clone()),
-            Change::DeleteService(key) => batch.delete_service(*key),
-            Change::AddDestination(key, d) => batch.add_destination(*key, d.clone()),
-            Change::UpdateDestination(key, d) => batch.update_destination(*key, d.clone()),
-            Change::DeleteDestination(key, d) => batch.delete_destination(*key, d.clone()),
-        };
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let id = DestinationId::of;
-        match self {
-            Change::AddService(s) => write!(f, "add service {}", s.key),
-            Change::UpdateService(s) => write!(f, "update service {}", s.key),
-            Change::DeleteService(key) => write!(f, "delete service {key}"),
-            Change::AddDestination(key, d) => write!(f, "add destination {} to {key}", id(d)),
-            Change::UpdateDestination(key, d) => {
-                write!(f, "update destination {} of {key}", id(d))
-            }
-            Change::DeleteDestination(key, d) => {
-                write!(f, "delete destination {} of {key}", id(d))
-            }
-        }
-    }
-}
+use super::change::{destination_fields, service_fields};
+use super::{Change, DestinationId, Policy, Removal, Scope, Table};
+use crate::{Destination, ServiceKey};
 
 /// The minimal list of changes that turns the kernel's table into the desired one, within a
 /// scope.
 ///
-/// Computed by [`Plan::compute`] without touching the kernel, so it can be shown as a dry run.
+/// Computed by [`Plan::compute`] (or [`Plan::compute_with`] and a [`Policy`]) without touching
+/// the kernel, so it can be shown as a dry run, and edited before it is applied
+/// ([`apply`](super::apply)): [`Plan::retain`] and [`Plan::veto`] drop changes (with the
+/// changes that need them), [`Plan::cap_deletes`] limits the deletes of one run. What an edit
+/// drops is simply not done; the next reconcile plans it again.
+///
 /// Its order is the order of application: services are added and updated first (their
-/// destinations need them), then destinations are deleted, updated and added, and services
-/// are deleted last.
+/// destinations need them), then destinations are deleted, drained, updated and added, and
+/// services are deleted last.
+///
+/// ```
+/// use ipvs_rs::reconcile::{Change, Plan, Policy, Removal, Scope, Table};
+/// use ipvs_rs::{Destination, Service, ServiceKey};
+/// use std::net::Ipv4Addr;
+///
+/// let key = ServiceKey::tcp(Ipv4Addr::new(10, 96, 0, 1), 80);
+/// let backend = |h| Destination::new(Ipv4Addr::new(10, 1, 0, h), 80);
+/// let current: Table = [(Service::new(key), vec![backend(2), backend(3)])].into_iter().collect();
+/// let desired: Table = [(Service::new(key), vec![backend(4)])].into_iter().collect();
+///
+/// let policy = Policy::default().with_removal(Removal::Drain);
+/// let mut plan = Plan::compute_with(&current, &desired, &Scope::desired(), &policy);
+/// assert_eq!(plan.len(), 3); // drain .2 and .3, add .4
+/// let vetoed = plan.veto(|c| c.to_string().contains("10.1.0.3"));
+/// assert_eq!(vetoed.len(), 1);
+/// assert_eq!(
+///     plan.changes()[0].to_string(),
+///     "drain destination 10.1.0.2:80 of TCP 10.96.0.1:80 (weight 1 -> 0)"
+/// );
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     changes: Vec<Change>,
+    removal: Removal,
+    draining: Vec<(ServiceKey, Destination)>,
 }
 
 impl Plan {
-    /// Compares `current` (the kernel's table) with `desired`.
+    /// Compares `current` (the kernel's table) with `desired`, deleting what is not desired
+    /// at once and without limit ([`Policy::default`]).
     ///
     /// - A desired service that is missing is added with all its destinations.
     /// - A desired service that exists is updated only if a field the caller controls differs
@@ -98,10 +60,22 @@ impl Plan {
     ///
     /// Counters, rates and connection counts are never compared.
     pub fn compute(current: &Table, desired: &Table, scope: &Scope) -> Plan {
+        Plan::compute_with(current, desired, scope, &Policy::default())
+    }
+
+    /// Like [`Plan::compute`], with `policy`'s removal mode and cap on deletes.
+    ///
+    /// With [`Removal::Drain`], a destination a desired service no longer has is drained
+    /// (weight set to 0) while its weight is not 0, deleted once it has weight 0 and the
+    /// kernel counts no active and no inactive connections on it, and otherwise left alone
+    /// and listed in [`Plan::draining`].
+    pub fn compute_with(current: &Table, desired: &Table, scope: &Scope, policy: &Policy) -> Plan {
         let mut services = Vec::new();
         let mut dest_deletes = Vec::new();
+        let mut dest_drains = Vec::new();
         let mut dest_updates = Vec::new();
         let mut dest_adds = Vec::new();
+        let mut draining = Vec::new();
         for want in desired {
             let key = want.service.key;
             let Some(have) = current.get(&key) else {
@@ -113,24 +87,46 @@ impl Plan {
                 );
                 continue;
             };
-            if !same_service(&have.service, &want.service) {
-                services.push(Change::UpdateService(want.service.clone()));
+            if !service_fields(&have.service, &want.service).is_empty() {
+                services.push(Change::UpdateService {
+                    old: have.service.clone(),
+                    new: want.service.clone(),
+                });
             }
             for dest in want.destinations() {
                 match have.destination(&DestinationId::of(dest)) {
                     None => dest_adds.push(Change::AddDestination(key, dest.clone())),
-                    Some(old) if !same_destination(old, dest) => {
-                        dest_updates.push(Change::UpdateDestination(key, dest.clone()))
+                    Some(old) if !destination_fields(old, dest).is_empty() => {
+                        dest_updates.push(Change::UpdateDestination {
+                            service: key,
+                            old: old.clone(),
+                            new: dest.clone(),
+                        })
                     }
                     Some(_) => {}
                 }
             }
-            dest_deletes.extend(
-                have.destinations()
-                    .iter()
-                    .filter(|d| want.destination(&DestinationId::of(d)).is_none())
-                    .map(|d| Change::DeleteDestination(key, d.clone())),
-            );
+            let unwanted = have
+                .destinations()
+                .iter()
+                .filter(|d| want.destination(&DestinationId::of(d)).is_none());
+            for old in unwanted {
+                match policy.removal {
+                    Removal::Delete => {
+                        dest_deletes.push(Change::DeleteDestination(key, old.clone()))
+                    }
+                    Removal::Drain if old.weight != 0 => {
+                        dest_drains.push(Change::DrainDestination {
+                            service: key,
+                            old: old.clone(),
+                        })
+                    }
+                    Removal::Drain if is_idle(old) => {
+                        dest_deletes.push(Change::DeleteDestination(key, old.clone()))
+                    }
+                    Removal::Drain => draining.push((key, old.clone())),
+                }
+            }
         }
         let service_deletes = current
             .iter()
@@ -139,10 +135,19 @@ impl Plan {
             .map(Change::DeleteService);
         let mut changes = services;
         changes.extend(dest_deletes);
+        changes.extend(dest_drains);
         changes.extend(dest_updates);
         changes.extend(dest_adds);
         changes.extend(service_deletes);
-        Plan { changes }
+        let mut plan = Plan {
+            changes,
+            removal: policy.removal,
+            draining,
+        };
+        if let Some(max) = policy.max_deletes {
+            plan.cap_deletes(max);
+        }
+        plan
     }
 
     /// The changes, in the order they are applied.
@@ -150,7 +155,8 @@ impl Plan {
         &self.changes
     }
 
-    /// Whether the kernel already matches the desired state.
+    /// Whether the kernel already matches the desired state (destinations still draining
+    /// aside).
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -160,33 +166,70 @@ impl Plan {
         self.changes.len()
     }
 
+    /// How the plan removes destinations, from the [`Policy`] it was computed with.
+    pub fn removal(&self) -> Removal {
+        self.removal
+    }
+
+    /// Destinations that are drained (weight 0, not desired) but still have connections: no
+    /// change is planned for them; a later reconcile deletes them once they have none.
+    pub fn draining(&self) -> &[(ServiceKey, Destination)] {
+        &self.draining
+    }
+
+    /// Keeps the changes `keep` accepts, and returns the others together with the changes
+    /// that cannot work without them (the destination changes of a service whose add is
+    /// dropped), in plan order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Change) -> bool) -> Vec<Change> {
+        let mut dropped_adds = BTreeSet::new();
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.changes)
+            .into_iter()
+            .partition(|change| {
+                let needed = !dropped_adds.iter().any(|key| change.needs_service(key));
+                let keep = needed && keep(change);
+                if let (false, Change::AddService(s)) = (keep, change) {
+                    dropped_adds.insert(s.key);
+                }
+                keep
+            });
+        self.changes = kept;
+        dropped
+    }
+
+    /// Drops the changes `reject` refuses (and those that need them, as [`Plan::retain`]
+    /// does), and returns them.
+    pub fn veto(&mut self, mut reject: impl FnMut(&Change) -> bool) -> Vec<Change> {
+        self.retain(|change| !reject(change))
+    }
+
+    /// Keeps the first `max` deletes (of services and destinations, in plan order) and drops
+    /// the others, which are returned: a run never deletes more than `max` things, the rest
+    /// waits for later runs. Drains are not deletes.
+    pub fn cap_deletes(&mut self, max: usize) -> Vec<Change> {
+        let mut deletes = 0;
+        self.retain(|change| {
+            if !change.is_delete() {
+                return true;
+            }
+            deletes += 1;
+            deletes <= max
+        })
+    }
+
     pub(crate) fn into_changes(self) -> Vec<Change> {
         self.changes
     }
 }
 
-/// Whether two services agree on every field a caller sets.
-fn same_service(have: &Service, want: &Service) -> bool {
-    let settable = |f: ServiceFlags| f.difference(ServiceFlags::HASHED);
-    have.scheduler.name() == want.scheduler.name()
-        && settable(have.flags) == settable(want.flags)
-        && have.timeout == want.timeout
-        && have.netmask == want.netmask
-        && have.pe_name == want.pe_name
-}
-
-/// Whether two destinations agree on every field a caller sets.
-fn same_destination(have: &Destination, want: &Destination) -> bool {
-    have.forwarding == want.forwarding
-        && have.weight == want.weight
-        && have.upper_threshold == want.upper_threshold
-        && have.lower_threshold == want.lower_threshold
+/// Whether the kernel counts no connection on `dest` that a delete would cut.
+pub(crate) fn is_idle(dest: &Destination) -> bool {
+    dest.active_conns == 0 && dest.inactive_conns == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Forwarding, Netmask, Scheduler, Stats, Tunnel};
+    use crate::{Forwarding, Netmask, Scheduler, Service, ServiceFlags, Stats, Tunnel};
     use std::net::Ipv4Addr;
 
     fn key(n: u8) -> ServiceKey {
@@ -264,7 +307,13 @@ mod tests {
         let current = table(&[(as_read(&base), &[])]);
         for want in variants {
             let plan = Plan::compute(&current, &table(&[(want.clone(), &[])]), &Scope::all());
-            assert_eq!(plan.changes(), [Change::UpdateService(want)]);
+            assert_eq!(
+                plan.changes(),
+                [Change::UpdateService {
+                    old: as_read(&base),
+                    new: want
+                }]
+            );
         }
     }
 
@@ -290,16 +339,25 @@ mod tests {
             ],
         )]);
         let plan = Plan::compute(&current, &desired, &Scope::desired());
+        let update = |old: Destination, new: Destination| Change::UpdateDestination {
+            service: key(1),
+            old,
+            new,
+        };
         assert_eq!(
             plan.changes(),
             [
-                Change::UpdateDestination(key(1), dest(2).with_weight(5)),
-                Change::UpdateDestination(
-                    key(1),
+                update(as_read_dest(&dest(2)), dest(2).with_weight(5)),
+                update(
+                    dest(3),
                     dest(3).with_forwarding(Forwarding::Tunnel(Tunnel::gue(6080)))
                 ),
-                Change::UpdateDestination(key(1), dest(4).with_thresholds(100, 10)),
+                update(dest(4), dest(4).with_thresholds(100, 10)),
             ]
+        );
+        assert_eq!(
+            plan.changes()[0].to_string(),
+            "update destination 192.168.1.2:80 of TCP 10.0.0.1:80 (weight 1 -> 5)"
         );
     }
 
@@ -354,15 +412,106 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                "update service TCP 10.0.0.1:80",
+                "update service TCP 10.0.0.1:80 (scheduler wlc -> rr)",
                 "add service TCP 10.0.0.2:80",
                 "delete destination 192.168.1.2:80 of TCP 10.0.0.1:80",
-                "update destination 192.168.1.1:80 of TCP 10.0.0.1:80",
+                "update destination 192.168.1.1:80 of TCP 10.0.0.1:80 (weight 1 -> 2)",
                 "add destination 192.168.1.3:80 to TCP 10.0.0.1:80",
                 "add destination 192.168.1.1:80 to TCP 10.0.0.2:80",
                 "delete service TCP 10.0.0.9:80",
             ]
         );
         assert_eq!(plan.changes().iter().filter(|c| c.is_delete()).count(), 2);
+    }
+
+    fn with_conns(d: Destination, weight: i32, active: u32, inactive: u32) -> Destination {
+        let mut d = d.with_weight(weight);
+        d.active_conns = active;
+        d.inactive_conns = inactive;
+        d
+    }
+
+    /// Weight first, then, once the kernel counts no connection, the delete.
+    #[test]
+    fn drain_sets_weight_zero_then_deletes_when_idle() {
+        let drain = Policy::default().with_removal(Removal::Drain);
+        let svc = Service::new(key(1));
+        let desired = table(&[(svc.clone(), &[dest(1)])]);
+        let plan_for = |old: Destination| {
+            let current = table(&[(svc.clone(), &[dest(1), old])]);
+            Plan::compute_with(&current, &desired, &Scope::desired(), &drain)
+        };
+        let busy = with_conns(dest(2), 3, 1, 0);
+        let plan = plan_for(busy.clone());
+        assert_eq!(
+            plan.changes(),
+            [Change::DrainDestination {
+                service: key(1),
+                old: busy
+            }]
+        );
+        let plan = plan_for(with_conns(dest(2), 0, 0, 2));
+        assert!(plan.is_empty());
+        assert_eq!(plan.draining(), [(key(1), with_conns(dest(2), 0, 0, 2))]);
+        let idle = with_conns(dest(2), 0, 0, 0);
+        let plan = plan_for(idle.clone());
+        assert_eq!(plan.changes(), [Change::DeleteDestination(key(1), idle)]);
+        assert!(plan.draining().is_empty());
+        // An idle destination with a weight is drained first all the same.
+        let plan = plan_for(with_conns(dest(2), 1, 0, 0));
+        assert!(matches!(plan.changes(), [Change::DrainDestination { .. }]));
+    }
+
+    #[test]
+    fn vetoing_a_service_add_drops_its_destinations_too() {
+        let desired = table(&[
+            (Service::new(key(1)), &[dest(1), dest(2)]),
+            (Service::new(key(2)), &[dest(1)]),
+        ]);
+        let mut plan = Plan::compute(&Table::new(), &desired, &Scope::desired());
+        let vetoed = plan.veto(|c| matches!(c, Change::AddService(s) if s.key == key(1)));
+        assert_eq!(
+            vetoed,
+            [
+                Change::AddService(Service::new(key(1))),
+                Change::AddDestination(key(1), dest(1)),
+                Change::AddDestination(key(1), dest(2)),
+            ]
+        );
+        assert_eq!(
+            plan.changes(),
+            [
+                Change::AddService(Service::new(key(2))),
+                Change::AddDestination(key(2), dest(1)),
+            ]
+        );
+        let dropped = plan.retain(|c| !matches!(c, Change::AddDestination(..)));
+        assert_eq!(dropped, [Change::AddDestination(key(2), dest(1))]);
+        assert_eq!(plan.len(), 1);
+    }
+
+    #[test]
+    fn deletes_are_capped_in_plan_order() {
+        let current = table(&[
+            (Service::new(key(1)), &[dest(1), dest(2), dest(3)]),
+            (Service::new(key(2)), &[]),
+        ]);
+        let desired = table(&[(Service::new(key(1)), &[dest(4)])]);
+        let policy = Policy::default().with_max_deletes(2);
+        let plan = Plan::compute_with(&current, &desired, &Scope::all(), &policy);
+        assert_eq!(
+            plan.changes(),
+            [
+                Change::DeleteDestination(key(1), dest(1)),
+                Change::DeleteDestination(key(1), dest(2)),
+                Change::AddDestination(key(1), dest(4)),
+            ]
+        );
+        let mut uncapped = Plan::compute(&current, &desired, &Scope::all());
+        assert_eq!(uncapped.cap_deletes(0).len(), 4);
+        assert_eq!(
+            uncapped.changes(),
+            [Change::AddDestination(key(1), dest(4))]
+        );
     }
 }

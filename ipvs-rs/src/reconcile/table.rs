@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::Scope;
-use crate::{Destination, Handle, Result, Service, ServiceKey};
+use crate::{Destination, Ipvs, Result, Service, ServiceKey, WithDestinations};
 
 /// What identifies a destination within its service: its address and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -183,24 +183,19 @@ impl Table {
     }
 
     /// Reads the kernel's services that are in `scope` or in `desired`, with their
-    /// destinations: the services checked complete ([`Handle::services`]), then one destination
-    /// dump per service kept.
+    /// destinations: the services checked complete ([`Ipvs::services`]), then one destination
+    /// dump per service kept ([`WithDestinations`]).
     ///
     /// Services outside both are dropped and their destinations never read. Writers in this
     /// namespace can still change entries meanwhile; [`reconcile`](super::reconcile)
     /// re-verifies before deleting.
-    pub fn read(handle: &Handle, scope: &Scope, desired: &Table) -> Result<Table> {
+    pub fn read<I: Ipvs + ?Sized>(handle: &I, scope: &Scope, desired: &Table) -> Result<Table> {
         let services: Vec<_> = handle
             .services()?
             .into_iter()
             .filter(|s| desired.contains(&s.key) || scope.contains(&s.key))
             .collect();
-        let mut table = Table::new();
-        for service in services {
-            let destinations = handle.destinations(&service.key)?;
-            table.insert(service, destinations);
-        }
-        Ok(table)
+        WithDestinations::new(handle, services).collect()
     }
 }
 

@@ -14,6 +14,7 @@ use crate::capture::{Capture, RawCaptured};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::ipnet::IpNet;
+use crate::lab::ledger::Ledger;
 use crate::lab::stream::{now_ns, read_log};
 use crate::lab::topology::{Host, Pattern};
 use crate::lab::{keepalived, pcap, Lab};
@@ -86,6 +87,18 @@ impl Lab {
                         .join(", ")
                 ),
             })
+    }
+
+    /// The record `lab up` keeps of what it made.
+    pub(crate) fn ledger(&self) -> Result<Ledger> {
+        Ledger::existing(&self.topology.name)?.ok_or_else(|| Error::Invalid {
+            what: "lab",
+            reason: format!(
+                "lab {} has no record under {}: it is not up",
+                self.topology.name,
+                crate::lab::STATE_ROOT
+            ),
+        })
     }
 
     pub(crate) fn failover_file(&self) -> PathBuf {
@@ -215,7 +228,7 @@ impl Lab {
     fn inject(&self, failed: &Host, how: Failure) -> Result<()> {
         match (self.topology.pattern, how) {
             (Pattern::Ha, Failure::Graceful) => {
-                if !keepalived::stop(&self.state, &failed.name) {
+                if !self.ledger()?.stop(&keepalived::label(&failed.name))? {
                     return Err(Error::Invalid {
                         what: "director",
                         reason: format!("{}'s keepalived is not running", failed.name),
@@ -251,7 +264,8 @@ impl Lab {
         Rtnl::open(&self.root)?.set_up(&restored.bridge_link(0))?;
         match self.topology.pattern {
             Pattern::Ha => {
-                keepalived::start(&self.state, &self.topology, restored, index)?;
+                let mut ledger = self.ledger()?;
+                keepalived::start(&mut ledger, &self.state, &self.topology, restored, index)?;
             }
             _ => self.route_over(|_| true)?,
         }

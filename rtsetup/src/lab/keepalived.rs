@@ -9,10 +9,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::lab::process::Owned;
+use crate::lab::ledger::Ledger;
 use crate::lab::state::StateDir;
 use crate::lab::topology::{Host, Topology};
 use crate::netns::Netns;
@@ -98,16 +97,20 @@ impl Files {
     }
 }
 
-fn owned<'a>(state: &'a StateDir, director: &str, files: &Files) -> Owned<'a> {
-    Owned {
-        state,
-        key: format!("{director}.keepalived-process"),
-        marks: vec!["-f".into(), files.config.display().to_string()],
-    }
+/// The label of `director`'s keepalived in the lab's record.
+pub(crate) fn label(director: &str) -> String {
+    format!("keepalived in {director}")
 }
 
-/// Starts keepalived in `director`'s namespace with the lab's configuration (written anew).
-pub(crate) fn start(state: &StateDir, topology: &Topology, director: &Host, index: usize) -> Result<i32> {
+/// Starts keepalived in `director`'s namespace with the lab's configuration (written anew),
+/// recorded in `ledger`, unless the recorded one runs.
+pub(crate) fn start(
+    ledger: &mut Ledger,
+    state: &StateDir,
+    topology: &Topology,
+    director: &Host,
+    index: usize,
+) -> Result<i32> {
     let exe = binary()?;
     let files = Files::of(state, &director.name);
     std::fs::write(&files.config, config(topology, director, index))
@@ -131,20 +134,7 @@ pub(crate) fn start(state: &StateDir, topology: &Topology, director: &Host, inde
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
-    owned(state, &director.name, &files).start(command, netns.place())
-}
-
-/// Stops `director`'s keepalived if the lab's one runs. A graceful stop: keepalived sends a
-/// priority-0 advertisement, so a backup takes over after its skew time.
-pub(crate) fn stop(state: &StateDir, director: &str) -> bool {
-    let files = Files::of(state, director);
-    owned(state, director, &files).stop(Duration::from_secs(5))
-}
-
-/// Whether `director`'s keepalived (the lab's one) runs.
-pub(crate) fn running(state: &StateDir, director: &str) -> bool {
-    let files = Files::of(state, director);
-    owned(state, director, &files).running().is_some()
+    ledger.spawn(&netns, &label(&director.name), command)
 }
 
 /// keepalived's state changes in `director`'s log: (time in ns since the epoch, line).

@@ -69,8 +69,6 @@ impl Lab {
         let director = self.director();
         let client_ns = Netns::open(&client.name)?;
         let vip = IpAddr::V4(t.vip);
-        // A fresh ARP exchange for the VIP, so the capture shows who answers it.
-        Rtnl::open(&client_ns)?.delete_neighbour(vip)?;
 
         let mut taps = vec![tap(&client.name, &client.inner_link(0))?];
         for index in 0..director.links.len() {
@@ -79,6 +77,9 @@ impl Lab {
         for rs in t.real_servers() {
             taps.push(tap(&rs.name, &rs.inner_link(0))?);
         }
+        // A fresh ARP exchange for the VIP, so the capture shows who answers it; the taps
+        // are open first, as other traffic to the VIP (a lab's streams) resolves it at once.
+        Rtnl::open(&client_ns)?.delete_neighbour(vip)?;
 
         let count = (2 * t.real_servers().count()).max(4);
         let target = SocketAddr::new(vip, t.port);

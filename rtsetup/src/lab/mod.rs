@@ -17,6 +17,7 @@ mod down;
 mod failover;
 pub mod ipvs;
 pub mod keepalived;
+pub mod ledger;
 mod live;
 mod multi_verify;
 mod path;
@@ -34,6 +35,8 @@ mod up;
 mod verify;
 
 pub use check::{check_real_server, Check};
+pub use down::{down, recorded};
+pub use ledger::{Entry, Ledger, Teardown};
 pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;
@@ -87,34 +90,6 @@ impl Lab {
             .load_topology()?
             .map(Lab::new)
             .transpose()
-    }
-
-    /// Every lab `lab up` saved under [`STATE_ROOT`], by name.
-    pub fn all_saved() -> Result<Vec<Lab>> {
-        let mut labs = Vec::new();
-        let entries = match std::fs::read_dir(STATE_ROOT) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(labs),
-            Err(e) => {
-                return Err(Error::from_io(
-                    "list",
-                    crate::error::Object::File(STATE_ROOT.into()),
-                    crate::error::Place::Filesystem,
-                    e,
-                ))
-            }
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        for name in names {
-            if let Some(lab) = Lab::saved(&name)? {
-                labs.push(lab);
-            }
-        }
-        Ok(labs)
     }
 
     /// The topology.

@@ -75,7 +75,12 @@ impl Lab {
         }
         let streams = read_log(&self.stream_log())
             .map_err(|e| self.state.error("read", &self.stream_log(), e))?;
-        self.stream_checks(report, &streams, record.as_ref(), &live)?;
+        // In ha only the holder's entries say where a flow goes; the standby's are copies.
+        let forwarding: Vec<&Host> = match (t.pattern, holder) {
+            (Pattern::Ha, Some(holder)) => vec![holder],
+            _ => live.clone(),
+        };
+        self.stream_checks(report, &streams, record.as_ref(), &forwarding)?;
         if let Some(record) = &record {
             report.timeline = Some(self.timeline(record, &streams)?);
             report.failover = Some(record.clone());
@@ -124,8 +129,9 @@ impl Lab {
                 _ => format!("{} all hold the VIP {}: split brain, clients' packets go to whichever answered ARP last", names.join(" and "), t.vip),
             },
         ));
+        let ledger = self.ledger()?;
         for director in live {
-            let running = keepalived::running(&self.state, &director.name);
+            let running = ledger.running(&keepalived::label(&director.name)).is_some();
             report.checks.push(Check::new(
                 format!("keepalived:{}", director.name),
                 running,

@@ -1,5 +1,6 @@
-//! What `lab up` leaves for `lab verify` and `lab down`: the topology it built and the
-//! process ids of the HTTP responders, under `/run/rtsetup/NAME`.
+//! What `lab up` leaves for `lab verify` and `lab down` under `/run/rtsetup/NAME`: the
+//! topology it built, the responders' logs, and the ownership record (see
+//! [`Ledger`](crate::lab::Ledger)).
 
 use std::fs;
 use std::io;
@@ -39,10 +40,6 @@ impl StateDir {
         }
     }
 
-    pub(crate) fn pid_file(&self, host: &str) -> PathBuf {
-        self.path.join(format!("{host}.http.pid"))
-    }
-
     pub(crate) fn log_file(&self, host: &str) -> PathBuf {
         self.path.join(format!("{host}.http.log"))
     }
@@ -50,14 +47,6 @@ impl StateDir {
     /// A file of the lab's own under its state directory.
     pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
-    }
-
-    pub(crate) fn remove(&self) -> Result<()> {
-        match fs::remove_dir_all(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.error("remove", &self.path, e)),
-        }
     }
 
     pub(crate) fn error(&self, action: &'static str, path: &Path, e: io::Error) -> Error {

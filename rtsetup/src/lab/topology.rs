@@ -236,6 +236,60 @@ impl Topology {
         Ok(topology)
     }
 
+    /// The same lab under other names: `prefix` before the lab's name (so its state
+    /// directory), each bridge's and each host's (so each namespace and interface). Two
+    /// labs, or a lab and a user's own `br0` or `lb`, then coexist.
+    ///
+    /// ```
+    /// use rtsetup::lab::Topology;
+    /// let lab = Topology::walkthrough(1, "rr")?.with_prefix("p-")?;
+    /// assert_eq!((lab.name.as_str(), lab.bridges[0].as_str()), ("p-dsr", "p-br0"));
+    /// assert_eq!(lab.hosts[0].bridge_link(0), "p-client-br0");
+    /// assert!(Topology::walkthrough(1, "rr")?.with_prefix("long-").is_err());
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn with_prefix(&self, prefix: &str) -> Result<Topology> {
+        let invalid = |reason: String| Error::Invalid {
+            what: "prefix",
+            reason,
+        };
+        if prefix.is_empty()
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(format!(
+                "{prefix:?}: use letters, digits, '-' and '_' (names of interfaces and namespaces are made from it)"
+            )));
+        }
+        let mut renamed = self.clone();
+        renamed.name = format!("{prefix}{}", self.name);
+        for bridge in &mut renamed.bridges {
+            *bridge = format!("{prefix}{bridge}");
+            if bridge.len() > 15 {
+                return Err(invalid(format!(
+                    "{prefix:?} makes bridge name {bridge:?} {} bytes long; interface names have at most 15: use a shorter prefix",
+                    bridge.len()
+                )));
+            }
+        }
+        for host in &mut renamed.hosts {
+            host.name = format!("{prefix}{}", host.name);
+            if host.name.len() > 9 {
+                return Err(invalid(format!(
+                    "{prefix:?} makes host name {:?} {} bytes long; host names have at most 9 (its interfaces are NAME-vethN and NAME-brN, at most 15): use a shorter prefix",
+                    host.name,
+                    host.name.len()
+                )));
+            }
+            for link in &mut host.links {
+                link.bridge = format!("{prefix}{}", link.bridge);
+            }
+        }
+        renamed.validate()?;
+        Ok(renamed)
+    }
+
     /// Parses and validates a TOML topology.
     pub fn from_toml(text: &str) -> Result<Topology> {
         let topology: Topology = toml::from_str(text).map_err(|e| Error::Invalid {

@@ -30,6 +30,9 @@ pub struct Options {
     pub ipvsadm_rs: Option<PathBuf>,
     /// The table size of the reconcile benchmark (default: the largest size).
     pub reconcile: Option<u32>,
+    /// Whether to run only the control-loop benchmarks (reload, cached sync, whole-table
+    /// read).
+    pub scale_only: bool,
 }
 
 impl Options {
@@ -50,6 +53,9 @@ impl Options {
         if let Some(size) = self.reconcile {
             args.extend(["--reconcile".into(), size.to_string()]);
         }
+        if self.scale_only {
+            args.extend(["--scale-only".into(), "1".into()]);
+        }
         args
     }
 }
@@ -62,6 +68,7 @@ pub fn parse(args: &[String]) -> Result<Options> {
         ipvsadm: PathBuf::from("/usr/sbin/ipvsadm"),
         ipvsadm_rs: None,
         reconcile: None,
+        scale_only: false,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -74,6 +81,7 @@ pub fn parse(args: &[String]) -> Result<Options> {
             "--ipvsadm" => options.ipvsadm = PathBuf::from(value),
             "--ipvsadm-rs" => options.ipvsadm_rs = Some(PathBuf::from(value)),
             "--reconcile" => options.reconcile = Some(super::parse_count("--reconcile", value)?),
+            "--scale-only" => options.scale_only = value == "1",
             other => {
                 return Err(Error::Usage(format!(
                     "unknown option {other} for bench-guest"
@@ -95,6 +103,21 @@ pub fn run(options: &Options) -> Result<i32> {
     results.environment = environment()?;
     warm_up(options, &me)?;
     results.rss_floor_kib = measure(&mut Command::new("true"))?.sample.max_rss_kib;
+    if !options.scale_only {
+        classic(options, &me, &mut results)?;
+    }
+    let scale = super::scale::run(options, &me)?;
+    if options.scale_only {
+        println!("Environment: {}", results.environment);
+    } else {
+        print!("{}", results.markdown(options.runs));
+    }
+    print!("{scale}");
+    Ok(0)
+}
+
+/// The CLI comparison, the batched apply and the reconcile.
+fn classic(options: &Options, me: &Path, results: &mut Results) -> Result<()> {
     for &size in &options.sizes {
         let rules = PathBuf::from(format!("/tmp/bench-{size}.rules"));
         write_rules(&rules, size)?;
@@ -106,7 +129,7 @@ pub fn run(options: &Options) -> Result<i32> {
                 }
                 for (side, tool) in sides {
                     eprintln!("bench: {size} services, run {}, {}", run + 1, side.name());
-                    cli_run(tool, &rules, size, side, &mut results)?;
+                    cli_run(tool, &rules, size, side, results)?;
                 }
             }
             let mut workloads = [Workload::ApplySingle, Workload::ApplyBatched];
@@ -120,7 +143,7 @@ pub fn run(options: &Options) -> Result<i32> {
                     workload.name()
                 );
                 fresh_netns()?;
-                let done = measure(worker(&me, workload, size).stdout(Stdio::piped()))?;
+                let done = measure(worker(me, workload, size).stdout(Stdio::piped()))?;
                 results.add(Key::Library(size, workload), done.sample);
                 check_save(
                     &options.ipvsadm,
@@ -139,14 +162,13 @@ pub fn run(options: &Options) -> Result<i32> {
     for run in 0..options.runs {
         eprintln!("bench: reconcile of {size} services, run {}", run + 1);
         fresh_netns()?;
-        measure(worker(&me, Workload::ApplyBatched, size).stdout(Stdio::piped()))?;
-        let done = measure(worker(&me, Workload::Reconcile, size).stdout(Stdio::piped()))?;
+        measure(worker(me, Workload::ApplyBatched, size).stdout(Stdio::piped()))?;
+        let done = measure(worker(me, Workload::Reconcile, size).stdout(Stdio::piped()))?;
         results.add(Key::Library(size, Workload::Reconcile), done.sample);
         results.reconcile_outcome = done.stdout.trim().to_string();
         host::output(Command::new(&options.ipvsadm).arg("-C"))?;
     }
-    print!("{}", results.markdown(options.runs));
-    Ok(0)
+    Ok(())
 }
 
 /// One run of a CLI: restore, list, save and clear, each measured, in a fresh namespace.
@@ -213,7 +235,7 @@ fn check_lines(path: &str, want: usize, what: &str) -> Result<()> {
     }
 }
 
-fn write_rules(path: &Path, services: u32) -> Result<()> {
+pub(super) fn write_rules(path: &Path, services: u32) -> Result<()> {
     let file = File::create(path).map_err(Error::io(format!("creating {}", path.display())))?;
     let mut out = BufWriter::new(file);
     workload::write_restore_input(services, &mut out)
@@ -221,7 +243,7 @@ fn write_rules(path: &Path, services: u32) -> Result<()> {
         .map_err(Error::io(format!("writing {}", path.display())))
 }
 
-fn worker(me: &Path, workload: Workload, size: u32) -> Command {
+pub(super) fn worker(me: &Path, workload: Workload, size: u32) -> Command {
     let mut command = Command::new(me);
     command.args(["bench-worker", workload.name(), &size.to_string()]);
     command
@@ -246,7 +268,7 @@ fn warm_up(options: &Options, me: &Path) -> Result<()> {
 /// Moves this process (its only thread) into a new network namespace with `lo` up: IPVS
 /// refuses real servers while lo is down. The previous namespace, its table already cleared,
 /// is freed.
-fn fresh_netns() -> Result<()> {
+pub(super) fn fresh_netns() -> Result<()> {
     // SAFETY: unshare only changes the calling thread's namespace membership.
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
         return Err(Error::io("creating a network namespace")(

@@ -8,6 +8,7 @@
 mod guest;
 mod measure;
 mod report;
+mod scale;
 mod worker;
 mod workload;
 
@@ -41,10 +42,12 @@ pub struct Options {
     pub cli: bool,
     /// The reconcile table size, if not the largest.
     pub reconcile: Option<u32>,
+    /// Whether to run only the control-loop benchmarks.
+    pub scale_only: bool,
 }
 
-/// Parses `[--sizes N,N,...] [--runs N] [--reconcile N] [--no-cli] [--kernel 6.1|6.12]
-/// [--timeout SECS]`.
+/// Parses `[--sizes N,N,...] [--runs N] [--reconcile N] [--no-cli] [--scale-only]
+/// [--kernel 6.1|6.12] [--timeout SECS]`.
 pub fn parse_args(args: &[String]) -> Result<Options> {
     let mut options = Options {
         vm: vm::Options {
@@ -55,6 +58,7 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
         runs: DEFAULT_RUNS,
         cli: true,
         reconcile: None,
+        scale_only: false,
     };
     let mut flags = Flags::new(args, "bench");
     while let Some(arg) = flags.next_arg() {
@@ -66,6 +70,7 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             "--runs" => options.runs = parse_count(arg, flags.value(arg)?)?,
             "--reconcile" => options.reconcile = Some(parse_count(arg, flags.value(arg)?)?),
             "--no-cli" => options.cli = false,
+            "--scale-only" => options.scale_only = true,
             other => return Err(flags.unknown(other)),
         }
     }
@@ -111,6 +116,7 @@ pub fn run(options: &Options, root: &Path) -> Result<i32> {
         ipvsadm: PathBuf::from("/usr/sbin/ipvsadm"),
         ipvsadm_rs: options.cli.then(|| release.join("ipvsadm-rs")),
         reconcile: options.reconcile,
+        scale_only: options.scale_only,
     };
     host::ensure_packages(&["ipvsadm", "iproute2"])?;
     let mut command = vec![
@@ -194,6 +200,7 @@ mod tests {
             ipvsadm: PathBuf::from("/usr/sbin/ipvsadm"),
             ipvsadm_rs: Some(PathBuf::from("/w/target/release/ipvsadm-rs")),
             reconcile: Some(100),
+            scale_only: true,
         };
         assert_eq!(guest::parse(&options.to_args()).unwrap(), options);
     }

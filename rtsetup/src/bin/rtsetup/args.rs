@@ -58,7 +58,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
-    /// Build the lab (the walkthrough's DSR lab unless --topology says otherwise).
+    /// Build the lab (the walkthrough's DSR lab unless --topology says otherwise). It
+    /// records what it creates under /run/rtsetup/NAME and refuses names it did not create.
     Up {
         #[command(flatten)]
         lab: LabChoice,
@@ -77,6 +78,9 @@ pub enum LabCommand {
     Verify {
         #[command(flatten)]
         lab: LabChoice,
+        /// The recorded lab to verify, by name (see `rtsetup lab list`).
+        #[arg(long = "lab", value_name = "NAME", conflicts_with_all = ["topology", "prefix"])]
+        lab_name: Option<String>,
         /// Print the evidence as JSON.
         #[arg(long)]
         json: bool,
@@ -94,6 +98,9 @@ pub enum LabCommand {
         /// Stop its keepalived, which announces priority 0 (ha only).
         #[arg(long)]
         graceful: bool,
+        /// The recorded lab, by name (default: the one lab that is up).
+        #[arg(long = "lab", value_name = "NAME")]
+        lab_name: Option<String>,
         /// Print the record as JSON.
         #[arg(long)]
         json: bool,
@@ -102,12 +109,20 @@ pub enum LabCommand {
     Restore {
         /// The director.
         director: String,
+        /// The recorded lab, by name (default: the one lab that is up).
+        #[arg(long = "lab", value_name = "NAME")]
+        lab_name: Option<String>,
     },
-    /// Remove everything `lab up` made.
+    /// Remove what `lab up` recorded, and nothing else.
     Down {
         #[command(flatten)]
         lab: LabChoice,
+        /// The recorded lab to remove, by name (see `rtsetup lab list`).
+        #[arg(long = "lab", value_name = "NAME", conflicts_with_all = ["topology", "prefix"])]
+        lab_name: Option<String>,
     },
+    /// List the labs that have a record under /run/rtsetup.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -117,7 +132,11 @@ pub struct LabChoice {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=20))]
     pub real_servers: Option<u8>,
     /// A built-in lab (dsr, ha, ecmp) or a TOML topology file (see docs/dsr-walkthrough.md).
-    /// Without it, verify and down act on the lab that is up.
+    /// Without it, verify and down act on the one lab that is up.
     #[arg(long)]
     pub topology: Option<String>,
+    /// Put PREFIX before the name of the lab, of every namespace and of every bridge (and
+    /// so of every interface), e.g. `p-` for p-client, p-lb, p-ap on p-br0.
+    #[arg(long)]
+    pub prefix: Option<String>,
 }

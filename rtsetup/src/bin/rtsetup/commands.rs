@@ -21,6 +21,10 @@ pub fn run(command: Command) -> Result<i32> {
             no_sync,
         }) => {
             let topology = built_in_or_file(&lab, scheduler.as_deref(), directors, no_sync)?;
+            let topology = match &lab.prefix {
+                Some(prefix) => topology.with_prefix(prefix)?,
+                None => topology,
+            };
             let lab = Lab::new(topology)?;
             let exe = std::env::current_exe().map_err(|e| Error::Invalid {
                 what: "executable",
@@ -30,8 +34,13 @@ pub fn run(command: Command) -> Result<i32> {
             print!("{}", output::lab_up(lab.topology()));
             Ok(0)
         }
-        Command::Lab(LabCommand::Verify { lab, json, pcap }) => {
-            let lab = existing_lab(&lab)?;
+        Command::Lab(LabCommand::Verify {
+            lab,
+            lab_name,
+            json,
+            pcap,
+        }) => {
+            let lab = saved_lab(&lab_name_of(&lab, lab_name)?)?;
             let report = lab.verify()?;
             let written = match &pcap {
                 Some(dir) => lab.write_evidence(&report, dir)?,
@@ -54,12 +63,10 @@ pub fn run(command: Command) -> Result<i32> {
             director,
             hard: _,
             graceful,
+            lab_name,
             json,
         }) => {
-            let lab = existing_lab(&LabChoice {
-                real_servers: None,
-                topology: None,
-            })?;
+            let lab = saved_lab(&lab_name_of(&no_choice(), lab_name)?)?;
             let how = if graceful {
                 Failure::Graceful
             } else {
@@ -76,28 +83,45 @@ pub fn run(command: Command) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Lab(LabCommand::Restore { director }) => {
-            let lab = existing_lab(&LabChoice {
-                real_servers: None,
-                topology: None,
-            })?;
+        Command::Lab(LabCommand::Restore { director, lab_name }) => {
+            let lab = saved_lab(&lab_name_of(&no_choice(), lab_name)?)?;
             lab.restore(&director)?;
             println!("{director} is restored in lab {}", lab.topology().name);
             Ok(0)
         }
-        Command::Lab(LabCommand::Down { lab: choice }) => {
-            let lab = match existing_lab(&choice) {
-                Ok(lab) => lab,
-                // Unreadable state must not keep the walkthrough lab from coming down.
-                Err(_) if choice.topology.is_none() => Lab::new(Topology::walkthrough(
-                    choice.real_servers.unwrap_or(1),
-                    Topology::WALKTHROUGH_SCHEDULER,
-                )?)?,
-                Err(e) => return Err(e),
-            };
-            lab.down()?;
-            println!("lab {} is down", lab.topology().name);
+        Command::Lab(LabCommand::Down { lab, lab_name }) => {
+            let name = lab_name_of(&lab, lab_name)?;
+            match rtsetup::lab::down(&name)? {
+                Some(teardown) => {
+                    for left in &teardown.left {
+                        eprintln!("rtsetup: left alone, not the lab's any more: {left}");
+                    }
+                    print!("{}", output::teardown(&name, &teardown));
+                }
+                None => println!(
+                    "no record of lab {name} under {STATE_ROOT}/{name}: nothing removed \
+                     (rtsetup lab list shows the labs that have one)"
+                ),
+            }
             Ok(0)
+        }
+        Command::Lab(LabCommand::List) => {
+            for name in rtsetup::lab::recorded()? {
+                println!("{name}");
+            }
+            Ok(0)
+        }
+        Command::CheckRealServer { netns, vip, json } => {
+            let checks = check_real_server(&Netns::open(&netns)?, &netns, vip)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&checks).expect("checks serialize")
+                );
+            } else {
+                print!("{}", output::checks(&checks));
+            }
+            Ok(if checks.iter().all(|c| c.ok) { 0 } else { 1 })
         }
         Command::StreamClient {
             target,
@@ -113,18 +137,6 @@ pub fn run(command: Command) -> Result<i32> {
                 )
             })?;
             Ok(0)
-        }
-        Command::CheckRealServer { netns, vip, json } => {
-            let checks = check_real_server(&Netns::open(&netns)?, &netns, vip)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&checks).expect("checks serialize")
-                );
-            } else {
-                print!("{}", output::checks(&checks));
-            }
-            Ok(if checks.iter().all(|c| c.ok) { 0 } else { 1 })
         }
         Command::ServeHttp { name, listen } => {
             let listener = std::net::TcpListener::bind(listen).map_err(|e| {
@@ -150,6 +162,14 @@ pub fn run(command: Command) -> Result<i32> {
 
 /// The built-in labs `--topology` names.
 const BUILT_IN: [&str; 3] = ["dsr", "ha", "ecmp"];
+
+fn no_choice() -> LabChoice {
+    LabChoice {
+        real_servers: None,
+        topology: None,
+        prefix: None,
+    }
+}
 
 /// The topology `lab up` builds: a built-in lab with the options given, or a TOML file.
 fn built_in_or_file(
@@ -196,43 +216,52 @@ fn built_in_or_file(
         }
         _ => {
             if choice.real_servers.is_some() || directors.is_some() || scheduler.is_some() {
-                return refuse("--real-servers, --directors and --scheduler are for the built-in labs; a TOML file says it all, so");
+                return refuse("--real-servers, --directors and --scheduler (a TOML file says it all)");
             }
             read_topology(Path::new(name))
         }
     }
 }
 
-/// The lab a verify, fail, restore or down refers to: the built-in lab or file named, else
-/// the one lab that is up.
-fn existing_lab(choice: &LabChoice) -> Result<Lab> {
-    let not_up = |what: String| Error::Invalid {
-        what: "lab",
-        reason: format!("{what}: run `rtsetup lab up` first"),
-    };
-    match choice.topology.as_deref() {
-        Some(name) if BUILT_IN.contains(&name) => {
-            Lab::saved(name)?.ok_or_else(|| not_up(format!("lab {name} is not up")))
-        }
-        Some(path) => Lab::new(read_topology(Path::new(path))?),
+/// The name of the lab a command refers to: `--lab`; else the built-in lab or topology
+/// file's name after `--prefix`; else the one recorded lab (with that prefix); else the
+/// walkthrough's name.
+fn lab_name_of(choice: &LabChoice, lab_name: Option<String>) -> Result<String> {
+    if let Some(name) = lab_name {
+        return Ok(name);
+    }
+    let prefix = choice.prefix.as_deref().unwrap_or("");
+    let name = match choice.topology.as_deref() {
+        Some(name) if BUILT_IN.contains(&name) => name.to_string(),
+        Some(path) => read_topology(Path::new(path))?.name,
         None => {
-            let mut up = Lab::all_saved()?;
-            match up.len() {
+            let mut up: Vec<String> = rtsetup::lab::recorded()?
+                .into_iter()
+                .filter(|n| n.starts_with(prefix))
+                .collect();
+            return match up.len() {
+                0 => Ok(format!("{prefix}{DEFAULT_LAB}")),
                 1 => Ok(up.remove(0)),
-                0 => Err(not_up(format!("no lab is up (nothing saved under {STATE_ROOT})"))),
                 _ => Err(Error::Invalid {
                     what: "lab",
                     reason: format!(
-                        "several labs are up ({}): name one with --topology",
-                        up.iter()
-                            .map(|l| l.topology().name.clone())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "several labs are up ({}): name one with --lab",
+                        up.join(", ")
                     ),
                 }),
-            }
+            };
         }
-    }
+    };
+    Ok(format!("{prefix}{name}"))
+}
+
+fn saved_lab(name: &str) -> Result<Lab> {
+    Lab::saved(name)?.ok_or_else(|| Error::Invalid {
+        what: "lab",
+        reason: format!(
+            "lab {name} is not up (nothing saved under {STATE_ROOT}/{name}): run `rtsetup lab up` first"
+        ),
+    })
 }
 
 fn read_topology(path: &Path) -> Result<Topology> {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use rtsetup::lab::{Check, FailoverRecord, Report, Role, Topology};
+use rtsetup::lab::{Check, FailoverRecord, Report, Role, Teardown, Topology};
 
 /// What `lab up` prints: who is where.
 pub fn lab_up(topology: &Topology) -> String {
@@ -36,6 +36,12 @@ pub fn lab_up(topology: &Topology) -> String {
             .join(", "),
         topology.mode.ipvsadm_flag()
     );
+    let _ = writeln!(
+        out,
+        "  recorded in {}/{}: rtsetup lab down removes exactly that",
+        rtsetup::lab::STATE_ROOT,
+        topology.name
+    );
     let _ = writeln!(out, "next: rtsetup lab verify");
     out
 }
@@ -59,6 +65,18 @@ pub fn failover(record: &FailoverRecord) -> String {
         _ => {}
     }
     let _ = writeln!(out, "next: rtsetup lab verify [--pcap DIR], then rtsetup lab restore {}", record.director);
+    out
+}
+
+/// What `lab down` prints: what it removed (what it left alone goes to stderr).
+pub fn teardown(name: &str, teardown: &Teardown) -> String {
+    let mut out = format!(
+        "lab {name} is down: {} recorded objects removed\n",
+        teardown.removed.len()
+    );
+    for removed in &teardown.removed {
+        let _ = writeln!(out, "  {removed}");
+    }
     out
 }
 
