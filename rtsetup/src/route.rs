@@ -164,7 +164,9 @@ impl Rtnl {
                     reason: format!("a route to {destination} needs at least one gateway"),
                 })
             }
-            [one] => message.attributes.push(RouteAttribute::Gateway((*one).into())),
+            [one] => message
+                .attributes
+                .push(RouteAttribute::Gateway((*one).into())),
             many => message.attributes.push(RouteAttribute::MultiPath(
                 many.iter()
                     .map(|gateway| {

@@ -63,11 +63,18 @@ fn processes_with(mark: &str) -> Vec<i32> {
 
 fn assert_nothing_left(topology: &Topology) {
     for host in &topology.hosts {
-        assert!(!Netns::exists(&host.name), "namespace {} is left", host.name);
+        assert!(
+            !Netns::exists(&host.name),
+            "namespace {} is left",
+            host.name
+        );
     }
     let mut here = Rtnl::open(&Netns::current()).unwrap();
     for bridge in &topology.bridges {
-        assert!(here.find_link(bridge).unwrap().is_none(), "bridge {bridge} is left");
+        assert!(
+            here.find_link(bridge).unwrap().is_none(),
+            "bridge {bridge} is left"
+        );
     }
     let state = Path::new(rtsetup::lab::STATE_ROOT).join(&topology.name);
     assert!(!state.exists(), "{} is left", state.display());
@@ -81,7 +88,10 @@ fn assert_nothing_left(topology: &Topology) {
         if left.is_empty() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "processes left: {left:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes left: {left:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
@@ -111,7 +121,10 @@ fn ha_keeps_every_connection_across_a_hard_failure_and_a_graceful_failback() {
     with_lab(Topology::ha(2, 2, "rr", true).unwrap(), |lab| {
         let report = lab.verify().unwrap();
         assert_holds(&report);
-        assert!(detail(&report, "vip-holder").starts_with("lb1 holds"), "{report:#?}");
+        assert!(
+            detail(&report, "vip-holder").starts_with("lb1 holds"),
+            "{report:#?}"
+        );
         assert!(report.streams.len() >= 6);
 
         let record = lab.fail("lb1", Failure::Hard).unwrap();
@@ -124,8 +137,16 @@ fn ha_keeps_every_connection_across_a_hard_failure_and_a_graceful_failback() {
         assert!(!timeline.announcements.is_empty());
         let dir = std::env::temp_dir().join("kernel-scale-out-evidence");
         let files = lab.write_evidence(&report, &dir).unwrap();
-        assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "svg")));
-        assert!(files.iter().filter(|f| f.extension().is_some_and(|e| e == "pcap")).count() >= 5);
+        assert!(files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "svg")));
+        assert!(
+            files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "pcap"))
+                .count()
+                >= 5
+        );
 
         // lb1 comes back as the standby (nopreempt); failing lb2 gracefully moves the VIP
         // and the connections back, which only works if lb2's master synced them to lb1.
@@ -143,13 +164,22 @@ fn ha_without_sync_is_caught_before_and_after_the_failover() {
     with_lab(Topology::ha(2, 2, "rr", false).unwrap(), |lab| {
         let report = lab.verify().unwrap();
         let failed = failing(&report);
-        assert!(failed.contains(&"sync-daemon:lb1".to_string()), "{failed:?}");
+        assert!(
+            failed.contains(&"sync-daemon:lb1".to_string()),
+            "{failed:?}"
+        );
         assert!(detail(&report, "sync-daemon:lb1").contains("--start-daemon master"));
         lab.fail("lb1", Failure::Hard).unwrap();
         let report = lab.verify().unwrap();
         let failed = failing(&report);
-        assert!(failed.contains(&"failover:connections".to_string()), "{failed:?}");
-        assert!(detail(&report, "failover:connections").contains("reset"), "{report:#?}");
+        assert!(
+            failed.contains(&"failover:connections".to_string()),
+            "{failed:?}"
+        );
+        assert!(
+            detail(&report, "failover:connections").contains("reset"),
+            "{report:#?}"
+        );
     });
 }
 
@@ -171,10 +201,16 @@ fn ecmp_moves_a_directors_flows_without_breaking_them() {
 fn ecmp_with_round_robin_is_caught_and_breaks_moved_flows() {
     with_lab(Topology::ecmp(3, 3, "rr").unwrap(), |lab| {
         let report = lab.verify().unwrap();
-        assert!(failing(&report).contains(&"scheduler:lb1".to_string()), "{report:#?}");
+        assert!(
+            failing(&report).contains(&"scheduler:lb1".to_string()),
+            "{report:#?}"
+        );
         lab.fail("lb1", Failure::Hard).unwrap();
         let report = lab.verify().unwrap();
         let failed = failing(&report);
-        assert!(failed.contains(&"failover:connections".to_string()), "{failed:?}");
+        assert!(
+            failed.contains(&"failover:connections".to_string()),
+            "{failed:?}"
+        );
     });
 }

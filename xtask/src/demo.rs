@@ -249,7 +249,9 @@ mod tests {
         let ecmp = parse_args(&args(&["--topology", "ecmp"])).unwrap();
         assert!(std::ptr::eq(ecmp.scenario, &ECMP_LAB));
         assert!(std::ptr::eq(parse_args(&[]).unwrap().scenario, &DSR_LAB));
-        let err = parse_args(&args(&["--topology", "nat"])).unwrap_err().to_string();
+        let err = parse_args(&args(&["--topology", "nat"]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dsr, ha and ecmp"), "{err}");
     }
 }

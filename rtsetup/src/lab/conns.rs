@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn the_kernel_table_parses() {
-        let text = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n\
+        let text =
+            "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n\
                     TCP C0A80001 9C40 C0A8000A 0050 C0A8000B 0050 ESTABLISHED     899\n\
                     TCP C0A80001 9C42 C0A8000A 0050 C0A8000C 0050 TIME_WAIT       119\n\
                     IP  bad\n";

@@ -245,7 +245,10 @@ impl Lab {
     }
 
     fn route_over(&self, keep: impl Fn(&Host) -> bool) -> Result<()> {
-        let router = self.topology.router().expect("validated: an ecmp lab has a router");
+        let router = self
+            .topology
+            .router()
+            .expect("validated: an ecmp lab has a router");
         let gateways: Vec<IpAddr> = self
             .topology
             .directors()

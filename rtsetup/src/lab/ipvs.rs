@@ -54,8 +54,7 @@ pub fn program(topology: &Topology, director: &Netns) -> Result<()> {
         place: director.place(),
         source,
     };
-    let mut service =
-        Service::new(key).with_scheduler(Scheduler::from_name(&topology.scheduler));
+    let mut service = Service::new(key).with_scheduler(Scheduler::from_name(&topology.scheduler));
     // Directors behind ECMP must pick the same real server for a flow whatever its port.
     if topology.pattern == Pattern::Ecmp && topology.scheduler == "mh" {
         service = service.with_flags(ServiceFlags::MH_PORT);

@@ -23,7 +23,11 @@ pub const VIRTUAL_ROUTER_ID: u8 = 10;
 pub const ADVERT_INT: u8 = 1;
 
 /// Where keepalived is looked for.
-const CANDIDATES: [&str; 3] = ["/usr/sbin/keepalived", "/sbin/keepalived", "/usr/local/sbin/keepalived"];
+const CANDIDATES: [&str; 3] = [
+    "/usr/sbin/keepalived",
+    "/sbin/keepalived",
+    "/usr/local/sbin/keepalived",
+];
 
 /// The keepalived binary, or an error saying how to install it.
 pub fn binary() -> Result<PathBuf> {
@@ -120,7 +124,9 @@ pub(crate) fn start(
         .append(true)
         .open(&files.log)
         .map_err(|e| state.error("open", &files.log, e))?;
-    let log_err = log.try_clone().map_err(|e| state.error("open", &files.log, e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| state.error("open", &files.log, e))?;
     let netns = Netns::open(&director.name)?;
     let mut command = netns.command(&exe)?;
     let arg = |p: &Path| p.display().to_string();
@@ -155,11 +161,18 @@ pub(crate) fn transitions(state: &StateDir, director: &str) -> Vec<(u64, String)
 /// `Wed Dec  2 16:08:55 2026` as ns since the epoch (UTC).
 fn parse_stamp(stamp: &str) -> Option<u64> {
     let fields: Vec<&str> = stamp.split_whitespace().collect();
-    let [_, month, day, time, year] = fields[..] else { return None };
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let [_, month, day, time, year] = fields[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
     let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let [h, m, s] = hms[..] else { return None };
     // Days from the civil date (Howard Hinnant's algorithm).
     let y = if month <= 2 { year - 1 } else { year };
@@ -172,7 +185,6 @@ fn parse_stamp(stamp: &str) -> Option<u64> {
     let secs = days * 86_400 + h * 3600 + m * 60 + s;
     u64::try_from(secs).ok().map(|s| s * 1_000_000_000)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -193,8 +205,14 @@ mod tests {
         let ha = crate::lab::Topology::ha(3, 2, "rr", true).unwrap();
         let lb1 = ha.host("lb1").unwrap();
         let text = config(&ha, lb1, 0);
-        assert!(text.contains("priority 200") && text.contains("nopreempt"), "{text}");
-        assert!(text.contains("    192.168.0.3\n    192.168.0.4\n"), "{text}");
+        assert!(
+            text.contains("priority 200") && text.contains("nopreempt"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    192.168.0.3\n    192.168.0.4\n"),
+            "{text}"
+        );
         assert!(!text.contains("    192.168.0.2\n"), "{text}");
     }
 }

@@ -36,12 +36,12 @@ mod verify;
 
 pub use check::{check_real_server, Check};
 pub use down::{down, recorded};
+pub use failover::{FailoverRecord, Failure};
 pub use ledger::{Entry, Ledger, Teardown};
+pub use patterns::MAX_REAL_SERVERS;
 pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;
-pub use failover::{Failure, FailoverRecord};
-pub use patterns::MAX_REAL_SERVERS;
 pub use topology::{Host, HostLink, Mode, Pattern, Role, Topology, MAX_DIRECTORS};
 
 use crate::error::{Error, Result};

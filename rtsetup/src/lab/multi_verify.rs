@@ -90,7 +90,11 @@ impl Lab {
     }
 
     /// Writes the failover's pcap files and its timeline (SVG) into `dir`; returns the files.
-    pub fn write_evidence(&self, report: &Report, dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+    pub fn write_evidence(
+        &self,
+        report: &Report,
+        dir: &std::path::Path,
+    ) -> Result<Vec<std::path::PathBuf>> {
         let mut written = Vec::new();
         std::fs::create_dir_all(dir).map_err(|e| self.state.error("create", dir, e))?;
         if let Some(record) = &report.failover {
@@ -141,7 +145,9 @@ impl Lab {
                     format!("keepalived does not run in {}: it cannot take the VIP over; `rtsetup lab restore {}`", director.name, director.name)
                 },
             ));
-            let daemons = ipvs::open(&Netns::open(&director.name)?)?.daemons().unwrap_or_default();
+            let daemons = ipvs::open(&Netns::open(&director.name)?)?
+                .daemons()
+                .unwrap_or_default();
             let role = if names.first() == Some(&director.name.as_str()) {
                 DaemonState::MASTER
             } else {
@@ -149,7 +155,11 @@ impl Lab {
             };
             let found = daemons.iter().find(|d| d.state.contains(role));
             let ok = found.is_some_and(|d| d.interface == director.inner_link(0));
-            let what = if role == DaemonState::MASTER { "master" } else { "backup" };
+            let what = if role == DaemonState::MASTER {
+                "master"
+            } else {
+                "backup"
+            };
             report.checks.push(Check::new(
                 format!("sync-daemon:{}", director.name),
                 ok,
@@ -176,7 +186,9 @@ impl Lab {
         let t = &self.topology;
         for director in live {
             let netns = Netns::open(&director.name)?;
-            report.checks.extend(check_real_server(&netns, &director.name, t.vip)?);
+            report
+                .checks
+                .extend(check_real_server(&netns, &director.name, t.vip)?);
             let sloppy = sysctl::read(&netns, &sloppy_tcp()).unwrap_or_else(|e| e.to_string());
             report.checks.push(Check::new(
                 format!("sloppy_tcp:{}", director.name),
@@ -209,8 +221,16 @@ impl Lab {
         report.checks.push(Check::new(
             "router:hash-policy",
             policy.trim() == "1",
-            format!("{}: net.ipv4.fib_multipath_hash_policy={}{}", router.name, policy.trim(),
-                if policy.trim() == "1" { " (ports hashed: one client's flows spread over the directors)" } else { ": only addresses are hashed, so one client uses one director; set it to 1" }),
+            format!(
+                "{}: net.ipv4.fib_multipath_hash_policy={}{}",
+                router.name,
+                policy.trim(),
+                if policy.trim() == "1" {
+                    " (ports hashed: one client's flows spread over the directors)"
+                } else {
+                    ": only addresses are hashed, so one client uses one director; set it to 1"
+                }
+            ),
         ));
         let vip = IpAddr::V4(t.vip);
         let route = Rtnl::open(&netns)?
@@ -219,17 +239,38 @@ impl Lab {
             .find(|r| r.destination.addr() == vip && r.destination.prefix_len() == 32);
         let hops: BTreeSet<IpAddr> = route
             .as_ref()
-            .map(|r| if r.next_hops.is_empty() { r.gateway.into_iter().collect() } else { r.next_hops.iter().copied().collect() })
+            .map(|r| {
+                if r.next_hops.is_empty() {
+                    r.gateway.into_iter().collect()
+                } else {
+                    r.next_hops.iter().copied().collect()
+                }
+            })
             .unwrap_or_default();
         let want: BTreeSet<IpAddr> = live.iter().map(|d| IpAddr::V4(d.address())).collect();
         report.checks.push(Check::new(
             "router:multipath",
             hops == want,
-            format!("{}'s route to {} goes via {}{}", router.name, t.vip,
-                hops.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", "),
-                if hops == want { ", every working director".to_string() } else {
-                    format!("; it should go via every working director: {}", want.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", "))
-                }),
+            format!(
+                "{}'s route to {} goes via {}{}",
+                router.name,
+                t.vip,
+                hops.iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if hops == want {
+                    ", every working director".to_string()
+                } else {
+                    format!(
+                        "; it should go via every working director: {}",
+                        want.iter()
+                            .map(|h| h.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
         ));
         Ok(())
     }
@@ -242,12 +283,22 @@ impl Lab {
             let table = Netns::open(&director.name)
                 .and_then(|netns| ipvs::open(&netns))
                 .and_then(|handle| {
-                    let services = handle.services().map_err(|e| crate::Error::Ipvs { action: "listing services".into(), place: crate::error::Place::Filesystem, source: e })?;
+                    let services = handle.services().map_err(|e| crate::Error::Ipvs {
+                        action: "listing services".into(),
+                        place: crate::error::Place::Filesystem,
+                        source: e,
+                    })?;
                     let mut lines = Vec::new();
                     for service in services {
-                        lines.push(format!("{} {} flags {:?}", service.key, service.scheduler, service.flags));
+                        lines.push(format!(
+                            "{} {} flags {:?}",
+                            service.key, service.scheduler, service.flags
+                        ));
                         for d in handle.destinations(&service.key).unwrap_or_default() {
-                            lines.push(format!("  -> {}:{} {:?} weight {}", d.addr, d.port, d.forwarding, d.weight));
+                            lines.push(format!(
+                                "  -> {}:{} {:?} weight {}",
+                                d.addr, d.port, d.forwarding, d.weight
+                            ));
                         }
                     }
                     Ok(lines)
@@ -260,13 +311,17 @@ impl Lab {
             .filter(|(_, table)| *table != tables[0].1)
             .map(|(name, _)| name.as_str())
             .collect();
-        let services = tables.first().map_or(0, |(_, t)| t.iter().filter(|l| !l.starts_with("  ")).count());
+        let services = tables.first().map_or(0, |(_, t)| {
+            t.iter().filter(|l| !l.starts_with("  ")).count()
+        });
         report.checks.push(Check::new(
             "ipvs-tables-same",
             differ.is_empty() && services > 0,
             if differ.is_empty() {
-                format!("{} carry the same IPVS table ({services} services, real servers in the same order with the same weights): {}",
+                format!("{} {} the same IPVS table ({services} service{}, real servers in the same order with the same weights): {}",
                     tables.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+                    if tables.len() == 1 { "is the only working director, with" } else { "carry" },
+                    if services == 1 { "" } else { "s" },
                     tables.first().map(|(_, t)| t.join("; ")).unwrap_or_default())
             } else {
                 format!("{}'s IPVS table differs from {}'s ({} vs {}): a flow that moves between them may go to another real server",
@@ -282,13 +337,22 @@ impl Lab {
         let ours = |c: &IpvsConn| c.is_live() && *c.virtual_addr.ip() == vip;
         let deadline = Instant::now() + SYNC_WAIT;
         loop {
-            let active: Vec<IpvsConn> = connections(&Netns::open(&holder.name)?)?.into_iter().filter(ours).collect();
+            let active: Vec<IpvsConn> = connections(&Netns::open(&holder.name)?)?
+                .into_iter()
+                .filter(ours)
+                .collect();
             let mut missing = Vec::new();
             for standby in live.iter().filter(|d| d.name != holder.name) {
                 let theirs = connections(&Netns::open(&standby.name)?)?;
                 for c in &active {
-                    if !theirs.iter().any(|s| s.client == c.client && s.destination == c.destination) {
-                        missing.push(format!("{} lacks {} -> {}", standby.name, c.client, c.destination));
+                    if !theirs
+                        .iter()
+                        .any(|s| s.client == c.client && s.destination == c.destination)
+                    {
+                        missing.push(format!(
+                            "{} lacks {} -> {}",
+                            standby.name, c.client, c.destination
+                        ));
                     }
                 }
             }
@@ -318,21 +382,49 @@ impl Lab {
         let target = SocketAddr::new(IpAddr::V4(t.vip), t.port);
         for _ in 0..(4 * t.directors().count()).max(6) {
             report.requests.push(match http::get(&client, target) {
-                Ok(r) => RequestOutcome { status: Some(r.status), server: Some(r.body), error: None },
-                Err(e) => RequestOutcome { status: None, server: None, error: Some(e.to_string()) },
+                Ok(r) => RequestOutcome {
+                    status: Some(r.status),
+                    server: Some(r.body),
+                    error: None,
+                },
+                Err(e) => RequestOutcome {
+                    status: None,
+                    server: None,
+                    error: Some(e.to_string()),
+                },
             });
         }
-        let failed = report.requests.iter().filter(|r| r.status != Some(200)).count();
+        let failed = report
+            .requests
+            .iter()
+            .filter(|r| r.status != Some(200))
+            .count();
         report.checks.push(Check::new(
             "http",
             failed == 0,
-            format!("{} of {} new requests from {} to http://{target}/ answered 200{}", report.requests.len() - failed, report.requests.len(), self.client().name,
-                report.requests.iter().find_map(|r| r.error.clone()).map(|e| format!("; {e}")).unwrap_or_default()),
+            format!(
+                "{} of {} new requests from {} to http://{target}/ answered 200{}",
+                report.requests.len() - failed,
+                report.requests.len(),
+                self.client().name,
+                report
+                    .requests
+                    .iter()
+                    .find_map(|r| r.error.clone())
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            ),
         ));
         Ok(())
     }
 
-    fn stream_checks(&self, report: &mut Report, streams: &[Stream], record: Option<&FailoverRecord>, live: &[&Host]) -> Result<()> {
+    fn stream_checks(
+        &self,
+        report: &mut Report,
+        streams: &[Stream],
+        record: Option<&FailoverRecord>,
+        live: &[&Host],
+    ) -> Result<()> {
         let t = &self.topology;
         let now = now_ns();
         let recent = now.saturating_sub(3_000_000_000);
@@ -344,24 +436,52 @@ impl Lab {
         let mut owners: BTreeMap<u16, Vec<(String, String)>> = BTreeMap::new();
         for director in live {
             for c in connections(&Netns::open(&director.name)?)? {
-                if c.is_live() && *c.client.ip() == self.client().address() && *c.virtual_addr.ip() == t.vip {
-                    let rs = names.get(&c.destination).cloned().unwrap_or_else(|| c.destination.to_string());
-                    owners.entry(c.client.port()).or_default().push((director.name.clone(), rs));
+                if c.is_live()
+                    && *c.client.ip() == self.client().address()
+                    && *c.virtual_addr.ip() == t.vip
+                {
+                    let rs = names
+                        .get(&c.destination)
+                        .cloned()
+                        .unwrap_or_else(|| c.destination.to_string());
+                    owners
+                        .entry(c.client.port())
+                        .or_default()
+                        .push((director.name.clone(), rs));
                 }
             }
         }
-        let flowing: Vec<&Stream> = streams.iter().filter(|s| s.end.is_none() && s.data_after(recent)).collect();
+        let flowing: Vec<&Stream> = streams
+            .iter()
+            .filter(|s| s.end.is_none() && s.data_after(recent))
+            .collect();
         let broken: Vec<String> = streams
             .iter()
             .filter(|s| !(s.end.is_none() && s.data_after(recent)))
-            .map(|s| format!(":{} {}", s.port, s.end.as_ref().map_or("no data for 3 s".to_string(), |e| e.kind.clone())))
+            .map(|s| {
+                format!(
+                    ":{} {}",
+                    s.port,
+                    s.end
+                        .as_ref()
+                        .map_or("no data for 3 s".to_string(), |e| e.kind.clone())
+                )
+            })
             .collect();
         let want = self.stream_count();
         report.checks.push(Check::new(
             "streams",
             flowing.len() == want,
-            format!("{} of the lab's {want} long-lived connections from {} are flowing{}", flowing.len(), self.client().name,
-                if broken.is_empty() { String::new() } else { format!("; not: {}", broken.join(", ")) }),
+            format!(
+                "{} of the lab's {want} long-lived connections from {} are flowing{}",
+                flowing.len(),
+                self.client().name,
+                if broken.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not: {}", broken.join(", "))
+                }
+            ),
         ));
         let mut by_server: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &flowing {
@@ -373,8 +493,19 @@ impl Lab {
         report.checks.push(Check::new(
             "spread:real-servers",
             spread_rs,
-            format!("flowing connections per real server: {}{}", by_server.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
-                if spread_rs { "" } else { "; a real server got none" }),
+            format!(
+                "flowing connections per real server: {}{}",
+                by_server
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if spread_rs {
+                    ""
+                } else {
+                    "; a real server got none"
+                }
+            ),
         ));
         let mut by_director: BTreeMap<&str, usize> = BTreeMap::new();
         let mut mismatched = Vec::new();
@@ -382,7 +513,11 @@ impl Lab {
             for (director, rs) in owners.get(&s.port).into_iter().flatten() {
                 *by_director.entry(director.as_str()).or_default() += 1;
                 if !s.servers.contains(rs) {
-                    mismatched.push(format!(":{} data from {} but {director} sends it to {rs}", s.port, s.servers.join("/")));
+                    mismatched.push(format!(
+                        ":{} data from {} but {director} sends it to {rs}",
+                        s.port,
+                        s.servers.join("/")
+                    ));
                 }
             }
         }
@@ -393,30 +528,58 @@ impl Lab {
         report.checks.push(Check::new(
             "spread:directors",
             spread_ok,
-            format!("live IPVS entries of the flowing connections per director: {}{}",
-                by_director.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
-                if !mismatched.is_empty() { format!("; {}", mismatched.join("; ")) }
-                else if spread_ok { ", each to the real server that sends the data".into() }
-                else { ": the router sends every flow to one director (fib_multipath_hash_policy?)".into() }),
+            format!(
+                "live IPVS entries of the flowing connections per director: {}{}",
+                by_director
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if !mismatched.is_empty() {
+                    format!("; {}", mismatched.join("; "))
+                } else if spread_ok {
+                    ", each to the real server that sends the data".into()
+                } else {
+                    ": the router sends every flow to one director (fib_multipath_hash_policy?)"
+                        .into()
+                }
+            ),
         ));
         let Some(record) = record else { return Ok(()) };
         let before: Vec<&Stream> = streams
             .iter()
-            .filter(|s| s.opened_ns < record.fault_ns && s.reads_ns.iter().any(|r| *r < record.fault_ns))
+            .filter(|s| {
+                s.opened_ns < record.fault_ns && s.reads_ns.iter().any(|r| *r < record.fault_ns)
+            })
             .collect();
         let after = record.takeover_ns.unwrap_or(record.fault_ns);
         let survived: Vec<&&Stream> = before
             .iter()
-            .filter(|s| s.servers.len() == 1 && s.data_after(after) && s.end.as_ref().is_none_or(|e| e.at_ns > record.until_ns))
+            .filter(|s| {
+                s.servers.len() == 1
+                    && s.data_after(after)
+                    && s.end.as_ref().is_none_or(|e| e.at_ns > record.until_ns)
+            })
             .collect();
         let lost: Vec<String> = before
             .iter()
             .filter(|s| !survived.iter().any(|v| v.conn == s.conn))
-            .map(|s| format!(":{} ({})", s.port, match &s.end {
-                Some(e) => format!("{} {:.2} s after the fault", e.kind, ms(e.at_ns, record.fault_ns) / 1000.0),
-                None if s.servers.len() > 1 => format!("data from {}", s.servers.join(" then ")),
-                None => "no data after the takeover".into(),
-            }))
+            .map(|s| {
+                format!(
+                    ":{} ({})",
+                    s.port,
+                    match &s.end {
+                        Some(e) => format!(
+                            "{} {:.2} s after the fault",
+                            e.kind,
+                            ms(e.at_ns, record.fault_ns) / 1000.0
+                        ),
+                        None if s.servers.len() > 1 =>
+                            format!("data from {}", s.servers.join(" then ")),
+                        None => "no data after the takeover".into(),
+                    }
+                )
+            })
             .collect();
         report.checks.push(Check::new(
             "failover:connections",
@@ -427,23 +590,47 @@ impl Lab {
                 format!("{} of {} connections established before {} failed broke: {}", lost.len(), before.len(), record.director, lost.join(", "))
             },
         ));
-        let gaps: Vec<u64> = survived.iter().map(|s| s.longest_gap_ns(record.fault_ns, record.until_ns)).collect();
+        let gaps: Vec<u64> = survived
+            .iter()
+            .map(|s| s.longest_gap_ns(record.fault_ns, record.until_ns))
+            .collect();
         if let (Some(max), Some(min)) = (gaps.iter().max(), gaps.iter().min()) {
             report.checks.push(Check::new(
                 "failover:gap",
                 true,
-                format!("longest time without data per surviving connection: {:.2} to {:.2} s{}", *min as f64 / 1e9, *max as f64 / 1e9,
-                    record.takeover_ns.map(|t| format!(" (takeover {:.2} s after the fault)", ms(t, record.fault_ns) / 1000.0)).unwrap_or_default()),
+                format!(
+                    "longest time without data per surviving connection: {:.2} to {:.2} s{}",
+                    *min as f64 / 1e9,
+                    *max as f64 / 1e9,
+                    record
+                        .takeover_ns
+                        .map(|t| format!(
+                            " (takeover {:.2} s after the fault)",
+                            ms(t, record.fault_ns) / 1000.0
+                        ))
+                        .unwrap_or_default()
+                ),
             ));
         }
         if t.pattern == Pattern::Ha {
-            let ok = record.takeover_ns.is_some() && record.new_holder.as_deref().is_some_and(|h| h != record.director);
+            let ok = record.takeover_ns.is_some()
+                && record
+                    .new_holder
+                    .as_deref()
+                    .is_some_and(|h| h != record.director);
             report.checks.push(Check::new(
                 "failover:takeover",
                 ok,
                 match (record.takeover_ns, &record.new_holder) {
-                    (Some(at), Some(holder)) => format!("{holder} announced the VIP with a gratuitous ARP {:.2} s after {} failed", ms(at, record.fault_ns) / 1000.0, record.director),
-                    _ => format!("no other director announced the VIP after {} failed", record.director),
+                    (Some(at), Some(holder)) => format!(
+                        "{holder} announced the VIP with a gratuitous ARP {:.2} s after {} failed",
+                        ms(at, record.fault_ns) / 1000.0,
+                        record.director
+                    ),
+                    _ => format!(
+                        "no other director announced the VIP after {} failed",
+                        record.director
+                    ),
                 },
             ));
         }
@@ -470,7 +657,9 @@ impl Lab {
             }
             let macs = self.link_mac(host, link);
             for (_, bytes) in pcap::read(&self.failover_pcap(host, link))? {
-                let Some(frame) = Frame::parse(&bytes) else { continue };
+                let Some(frame) = Frame::parse(&bytes) else {
+                    continue;
+                };
                 if Some(frame.src) == macs && frame.ipv4().is_some_and(|ip| ip.dst == client) {
                     count += 1;
                 }
@@ -480,7 +669,11 @@ impl Lab {
     }
 
     fn link_mac(&self, host: &str, link: &str) -> Option<MacAddr> {
-        Rtnl::open(&Netns::open(host).ok()?).ok()?.link(link).ok()?.mac
+        Rtnl::open(&Netns::open(host).ok()?)
+            .ok()?
+            .link(link)
+            .ok()?
+            .mac
     }
 
     fn timeline(&self, record: &FailoverRecord, streams: &[Stream]) -> Result<Timeline> {
@@ -497,8 +690,13 @@ impl Lab {
         if client_pcap.exists() {
             for (at, bytes) in pcap::read(&client_pcap)? {
                 let arp: Option<Arp> = Frame::parse(&bytes).and_then(|f| f.arp().cloned());
-                if let Some(arp) = arp.filter(|a| a.sender_ip == self.topology.vip && a.target_ip == self.topology.vip) {
-                    let who = macs.get(&arp.sender_mac).cloned().unwrap_or_else(|| arp.sender_mac.to_string());
+                if let Some(arp) = arp.filter(|a| {
+                    a.sender_ip == self.topology.vip && a.target_ip == self.topology.vip
+                }) {
+                    let who = macs
+                        .get(&arp.sender_mac)
+                        .cloned()
+                        .unwrap_or_else(|| arp.sender_mac.to_string());
                     announcements.push((ms(at, origin), who));
                 }
             }
@@ -519,8 +717,18 @@ impl Lab {
             .map(|s| ConnectionRow {
                 port: s.port,
                 servers: s.servers.clone(),
-                reads_ms: s.reads_ns.iter().copied().filter(|t| window(*t)).map(|t| ms(t, origin)).collect(),
-                end: s.end.as_ref().filter(|e| window(e.at_ns)).map(|e| (ms(e.at_ns, origin), e.kind.clone())),
+                reads_ms: s
+                    .reads_ns
+                    .iter()
+                    .copied()
+                    .filter(|t| window(*t))
+                    .map(|t| ms(t, origin))
+                    .collect(),
+                end: s
+                    .end
+                    .as_ref()
+                    .filter(|e| window(e.at_ns))
+                    .map(|e| (ms(e.at_ns, origin), e.kind.clone())),
                 gap_ms: s.longest_gap_ns(origin, record.until_ns) as f64 / 1e6,
             })
             .collect();

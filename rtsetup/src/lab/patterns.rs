@@ -54,10 +54,20 @@ fn counts(pattern: Pattern, directors: u8, real_servers: u8) -> Result<()> {
 fn directors_and_servers(directors: u8, real_servers: u8, gateway: Option<Ipv4Addr>) -> Vec<Host> {
     let mut hosts = Vec::new();
     for i in 1..=directors {
-        hosts.push(host(format!("lb{i}"), Role::Director, None, &[("br0", net(0, 1 + i))]));
+        hosts.push(host(
+            format!("lb{i}"),
+            Role::Director,
+            None,
+            &[("br0", net(0, 1 + i))],
+        ));
     }
     for i in 1..=real_servers {
-        hosts.push(host(format!("ap{i}"), Role::RealServer, gateway, &[("br0", net(0, 10 + i))]));
+        hosts.push(host(
+            format!("ap{i}"),
+            Role::RealServer,
+            gateway,
+            &[("br0", net(0, 10 + i))],
+        ));
     }
     hosts
 }
@@ -75,7 +85,12 @@ impl Topology {
     /// ```
     pub fn ha(directors: u8, real_servers: u8, scheduler: &str, sync: bool) -> Result<Topology> {
         counts(Pattern::Ha, directors, real_servers)?;
-        let mut hosts = vec![host("client".into(), Role::Client, None, &[("br0", net(0, 1))])];
+        let mut hosts = vec![host(
+            "client".into(),
+            Role::Client,
+            None,
+            &[("br0", net(0, 1))],
+        )];
         hosts.extend(directors_and_servers(directors, real_servers, None));
         let topology = Topology {
             name: "ha".into(),
@@ -151,8 +166,14 @@ mod tests {
         let ecmp = Topology::ecmp(3, 3, "mh").unwrap();
         assert_eq!(Topology::from_toml(&ecmp.to_toml()).unwrap(), ecmp);
         let names: Vec<&str> = ecmp.hosts.iter().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, ["client", "router", "lb1", "lb2", "lb3", "ap1", "ap2", "ap3"]);
-        assert_eq!(ecmp.host("ap1").unwrap().address(), Ipv4Addr::new(192, 168, 0, 11));
+        assert_eq!(
+            names,
+            ["client", "router", "lb1", "lb2", "lb3", "ap1", "ap2", "ap3"]
+        );
+        assert_eq!(
+            ecmp.host("ap1").unwrap().address(),
+            Ipv4Addr::new(192, 168, 0, 11)
+        );
         let control = Topology::ha(2, 2, "rr", false).unwrap();
         assert!(control.to_toml().contains("sync = false"));
         assert!(!ha.to_toml().contains("sync"));
@@ -169,6 +190,10 @@ mod tests {
         assert!(err.contains("Client"), "{err}");
         let mut nat = Topology::ha(2, 2, "rr", true).unwrap();
         nat.mode = Mode::Masq;
-        assert!(nat.validate().unwrap_err().to_string().contains("direct routing"));
+        assert!(nat
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("direct routing"));
     }
 }

@@ -31,8 +31,8 @@ pub(crate) fn write(path: &Path, frames: &[RawCaptured]) -> Result<()> {
         endianness: Endianness::Little,
         ..PcapHeader::default()
     };
-    let mut writer =
-        PcapWriter::with_header(BufWriter::new(file), header).map_err(|e| error("write", path, e))?;
+    let mut writer = PcapWriter::with_header(BufWriter::new(file), header)
+        .map_err(|e| error("write", path, e))?;
     for frame in frames {
         let packet = PcapPacket::new(
             Duration::from_nanos(frame.time_ns),

@@ -97,7 +97,10 @@ impl Lab {
             ipvs::program(&self.topology, &netns)?;
             ledger.set_sysctl(&netns, &sloppy_tcp(), "1")?;
         }
-        let router = self.topology.router().expect("validated: an ecmp lab has a router");
+        let router = self
+            .topology
+            .router()
+            .expect("validated: an ecmp lab has a router");
         let netns = Netns::open(&router.name)?;
         ledger.set_sysctl(&netns, &Key::ip_forward(), "1")?;
         ledger.set_sysctl(&netns, &multipath_hash_policy(), "1")?;
@@ -152,7 +155,11 @@ impl Lab {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        ledger.spawn(&netns, &format!("{STREAM_CLIENT} in {}", client.name), command)?;
+        ledger.spawn(
+            &netns,
+            &format!("{STREAM_CLIENT} in {}", client.name),
+            command,
+        )?;
         Ok(())
     }
 }

@@ -57,7 +57,8 @@ fn follow(conn: usize, target: SocketAddr, log: &File) {
     };
     let port = stream.local_addr().map_or(0, |a| a.port());
     write_event(log, conn, port, "open", "-");
-    let request = format!("GET {STREAM_PATH} HTTP/1.0\r\nHost: {target}\r\nUser-Agent: rtsetup\r\n\r\n");
+    let request =
+        format!("GET {STREAM_PATH} HTTP/1.0\r\nHost: {target}\r\nUser-Agent: rtsetup\r\n\r\n");
     if let Err(e) = stream.write_all(request.as_bytes()) {
         return write_event(log, conn, port, "error", &e.to_string().replace(' ', "_"));
     }
@@ -85,7 +86,9 @@ fn follow(conn: usize, target: SocketAddr, log: &File) {
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
                 return write_event(log, conn, port, "reset", "-")
             }
-            Err(e) => return write_event(log, conn, port, "error", &e.to_string().replace(' ', "_")),
+            Err(e) => {
+                return write_event(log, conn, port, "error", &e.to_string().replace(' ', "_"))
+            }
         }
     }
 }
@@ -131,7 +134,12 @@ impl Stream {
             .max()
             .unwrap_or(from_ns);
         let mut longest = 0;
-        for t in self.reads_ns.iter().copied().filter(|t| *t > from_ns && *t <= until_ns) {
+        for t in self
+            .reads_ns
+            .iter()
+            .copied()
+            .filter(|t| *t > from_ns && *t <= until_ns)
+        {
             longest = longest.max(t - last);
             last = t;
         }
@@ -238,6 +246,8 @@ mod tests {
             std::thread::sleep(Duration::from_millis(100));
         };
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(streams.iter().all(|s| s.servers == ["ap9"] && s.end.is_none() && s.port != 0));
+        assert!(streams
+            .iter()
+            .all(|s| s.servers == ["ap9"] && s.end.is_none() && s.port != 0));
     }
 }

@@ -66,10 +66,15 @@ impl Timeline {
             .iter()
             .flat_map(|c| c.reads_ms.iter().copied())
             .chain(self.takeover_ms);
-        let (lo, hi) = all.fold((-1000.0f64, 1000.0f64), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        let (lo, hi) = all.fold((-1000.0f64, 1000.0f64), |(lo, hi), t| {
+            (lo.min(t), hi.max(t))
+        });
         let mut chart = ChartBuilder::on(root)
             .caption(
-                format!("failover of {} ({}): data per connection", self.director, self.how),
+                format!(
+                    "failover of {} ({}): data per connection",
+                    self.director, self.how
+                ),
                 ("sans-serif", 18),
             )
             .margin(12)
@@ -96,7 +101,10 @@ impl Timeline {
             .draw()?;
         let top = rows as f64 - 0.5;
         chart
-            .draw_series(LineSeries::new(vec![(0.0, -0.5), (0.0, top)], RED.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                vec![(0.0, -0.5), (0.0, top)],
+                RED.stroke_width(2),
+            ))?
             .label("fault")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
         if let Some(t) = self.takeover_ms {
@@ -114,7 +122,9 @@ impl Timeline {
                     TriangleMarker::new((t / 1000.0, -0.4), 6, RGBColor(230, 140, 0).filled())
                 }))?
                 .label("gratuitous ARP")
-                .legend(|(x, y)| TriangleMarker::new((x + 8, y), 5, RGBColor(230, 140, 0).filled()));
+                .legend(|(x, y)| {
+                    TriangleMarker::new((x + 8, y), 5, RGBColor(230, 140, 0).filled())
+                });
         }
         for (row, conn) in self.connections.iter().enumerate() {
             chart.draw_series(

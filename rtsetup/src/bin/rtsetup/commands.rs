@@ -216,7 +216,9 @@ fn built_in_or_file(
         }
         _ => {
             if choice.real_servers.is_some() || directors.is_some() || scheduler.is_some() {
-                return refuse("--real-servers, --directors and --scheduler (a TOML file says it all)");
+                return refuse(
+                    "--real-servers, --directors and --scheduler (a TOML file says it all)",
+                );
             }
             read_topology(Path::new(name))
         }

@@ -57,14 +57,22 @@ pub fn failover(record: &FailoverRecord) -> String {
     );
     match (&record.new_holder, record.takeover_ns) {
         (Some(holder), Some(at)) => {
-            let _ = writeln!(out, "  {holder} announced the VIP {:.2} s after the fault", secs(at));
+            let _ = writeln!(
+                out,
+                "  {holder} announced the VIP {:.2} s after the fault",
+                secs(at)
+            );
         }
         (Some(holder), None) => {
             let _ = writeln!(out, "  {holder} holds the VIP (no announcement captured)");
         }
         _ => {}
     }
-    let _ = writeln!(out, "next: rtsetup lab verify [--pcap DIR], then rtsetup lab restore {}", record.director);
+    let _ = writeln!(
+        out,
+        "next: rtsetup lab verify [--pcap DIR], then rtsetup lab restore {}",
+        record.director
+    );
     out
 }
 
