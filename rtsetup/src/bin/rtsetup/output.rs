@@ -27,7 +27,11 @@ pub fn lab_up(topology: &Topology) -> String {
         "  VIP {}:{} in {}, scheduler {}, real servers {} ({})",
         topology.vip,
         topology.port,
-        topology.director().map_or("-", |h| h.name.as_str()),
+        topology
+            .directors()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         topology.scheduler,
         topology
             .real_servers()
