@@ -317,12 +317,14 @@ fn first_announcement(
         .map(|f| f.time_ns)
 }
 
-type Captures = Vec<((String, String), Vec<RawCaptured>)>;
+/// A recorded interface: (host, link).
+type Tap = (String, String);
+type Captures = Vec<(Tap, Vec<RawCaptured>)>;
 
 /// Captures on every interface of the lab, one thread each, until stopped.
 struct Recorder {
     stop: Arc<AtomicBool>,
-    threads: Vec<((String, String), std::thread::JoinHandle<Vec<RawCaptured>>)>,
+    threads: Vec<(Tap, std::thread::JoinHandle<Vec<RawCaptured>>)>,
 }
 
 impl Recorder {
