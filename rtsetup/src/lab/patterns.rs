@@ -54,10 +54,12 @@ fn counts(pattern: Pattern, directors: u8, real_servers: u8) -> Result<()> {
 fn directors_and_servers(directors: u8, real_servers: u8, gateway: Option<Ipv4Addr>) -> Vec<Host> {
     let mut hosts = Vec::new();
     for i in 1..=directors {
+        // In ecmp, a route back to the client keeps a strict reverse-path filter (a host's
+        // rp_filter=1 is inherited by new namespaces) from dropping the client's packets.
         hosts.push(host(
             format!("lb{i}"),
             Role::Director,
-            None,
+            gateway,
             &[("br0", net(0, 1 + i))],
         ));
     }
@@ -177,6 +179,14 @@ mod tests {
         let control = Topology::ha(2, 2, "rr", false).unwrap();
         assert!(control.to_toml().contains("sync = false"));
         assert!(!ha.to_toml().contains("sync"));
+    }
+
+    #[test]
+    fn the_shipped_lab_files_are_the_built_in_labs() {
+        let ha = Topology::from_toml(include_str!("../../labs/ha.toml")).unwrap();
+        assert_eq!(ha, Topology::ha(2, 2, "rr", true).unwrap());
+        let ecmp = Topology::from_toml(include_str!("../../labs/ecmp.toml")).unwrap();
+        assert_eq!(ecmp, Topology::ecmp(3, 3, "mh").unwrap());
     }
 
     #[test]
