@@ -27,6 +27,10 @@ impl Lab {
     /// name that is up with another topology is an error too (take it down first).
     pub fn up(&self, responder_exe: &Path) -> Result<()> {
         ledger::require_admin("bring up", &self.topology.name)?;
+        if self.topology.pattern == Pattern::Ha {
+            // Before anything is created: the ha lab is nothing without keepalived.
+            crate::lab::keepalived::binary()?;
+        }
         if let Some(saved) = self.state.load_topology()? {
             if saved != self.topology {
                 return Err(Error::Invalid {
