@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use ipvs_rs::{DaemonState, ServiceFlags};
 
+use crate::capture::{Capture, Direction};
 use crate::error::Result;
 use crate::frame::{Arp, Frame};
 use crate::http;
@@ -71,7 +72,7 @@ impl Lab {
             let macs = through_holder.macs()?;
             through_holder.live_checks(report, &macs)?;
         } else if t.pattern == Pattern::Ecmp {
-            self.ecmp_requests(report)?;
+            self.ecmp_requests(report, &live)?;
         }
         let streams = read_log(&self.stream_log())
             .map_err(|e| self.state.error("read", &self.stream_log(), e))?;
@@ -376,8 +377,17 @@ impl Lab {
         }
     }
 
-    fn ecmp_requests(&self, report: &mut Report) -> Result<()> {
+    /// New HTTP requests through the router, while every working director's link is
+    /// captured: each must be answered, and no director may send an IP packet to the client.
+    fn ecmp_requests(&self, report: &mut Report, live: &[&Host]) -> Result<()> {
         let t = &self.topology;
+        let mut taps = Vec::new();
+        for director in live {
+            let link = director.inner_link(0);
+            let netns = Netns::open(&director.name)?;
+            let mac = Rtnl::open(&netns)?.link(&link)?.mac;
+            taps.push((director.name.clone(), mac, Capture::open(&netns, &link)?));
+        }
         let client = Netns::open(&self.client().name)?;
         let target = SocketAddr::new(IpAddr::V4(t.vip), t.port);
         for _ in 0..(4 * t.directors().count()).max(6) {
@@ -414,6 +424,34 @@ impl Lab {
                     .map(|e| format!("; {e}"))
                     .unwrap_or_default()
             ),
+        ));
+        let client_ip = self.client().address();
+        let mut senders = Vec::new();
+        let mut forwarded = 0;
+        for (name, mac, capture) in &taps {
+            for c in capture.drain_within(Duration::from_millis(300), Duration::from_secs(3))? {
+                let Some(ip) = c.frame.ipv4() else { continue };
+                if Some(c.frame.src) != *mac || c.direction != Direction::Out {
+                    continue;
+                }
+                if ip.dst == client_ip {
+                    senders.push(name.clone());
+                } else if ip.src == client_ip && ip.dst == t.vip {
+                    forwarded += 1;
+                }
+            }
+        }
+        senders.dedup();
+        report.checks.push(Check::new(
+            "path:nothing-from-director-to-client",
+            senders.is_empty() && forwarded > 0,
+            if !senders.is_empty() {
+                format!("{} sent IP packets to the client: with direct routing only the real servers answer it", senders.join(", "))
+            } else if forwarded == 0 {
+                "no director forwarded a packet of the client to a real server".to_string()
+            } else {
+                format!("the directors forwarded {forwarded} packets of the client with the IP header unchanged and sent none to the client")
+            },
         ));
         Ok(())
     }
