@@ -188,6 +188,29 @@ fn ecmp_moves_a_directors_flows_without_breaking_them() {
     with_lab(Topology::ecmp(3, 3, "mh").unwrap(), |lab| {
         let report = lab.verify().unwrap();
         assert_holds(&report);
+        assert!(
+            detail(&report, "spread:directors").contains("lb2"),
+            "{report:#?}"
+        );
+        // A service someone adds by hand: on one director it is a difference verify names,
+        // on every director it is accepted.
+        let extra = ipvs_rs::Service::new(ipvs_rs::ServiceKey::tcp(
+            "192.168.0.10".parse::<std::net::Ipv4Addr>().unwrap(),
+            8080,
+        ));
+        let add = |name: &str| {
+            rtsetup::lab::ipvs::open(&Netns::open(name).unwrap())
+                .unwrap()
+                .add_service(&extra)
+                .unwrap()
+        };
+        add("lb1");
+        let report = lab.verify().unwrap();
+        assert_eq!(failing(&report), ["ipvs-tables-same"], "{report:#?}");
+        assert!(detail(&report, "ipvs-tables-same").contains("differs"));
+        add("lb2");
+        add("lb3");
+        assert_holds(&lab.verify().unwrap());
         lab.fail("lb1", Failure::Hard).unwrap();
         let report = lab.verify().unwrap();
         assert_holds(&report);

@@ -507,6 +507,13 @@ impl Lab {
             })
             .collect();
         let want = self.stream_count();
+        let mut broken = broken;
+        if streams.len() < want {
+            broken.push(format!(
+                "{} never opened (is the lab's stream-client running?)",
+                want - streams.len()
+            ));
+        }
         report.checks.push(Check::new(
             "streams",
             flowing.len() == want,

@@ -12,13 +12,15 @@ use ipvs_rs::{Daemon, DaemonState};
 use crate::error::{Error, Result};
 use crate::ipnet::IpNet;
 use crate::lab::ledger::Ledger;
-use crate::lab::stream::STREAM_CLIENT;
+use crate::lab::stream::{read_log, STREAM_CLIENT};
 use crate::lab::topology::{Host, Pattern};
 use crate::lab::{ipvs, keepalived, Lab};
 use crate::netns::Netns;
 use crate::rtnl::Rtnl;
 use crate::sysctl::Key;
 
+/// How long `lab up` waits for every long-lived connection to carry data.
+const STREAMS_START: Duration = Duration::from_secs(60);
 /// How long `lab up` waits for VRRP to elect a holder of the VIP.
 const ELECTION: Duration = Duration::from_secs(60);
 
@@ -160,6 +162,31 @@ impl Lab {
             &format!("{STREAM_CLIENT} in {}", client.name),
             command,
         )?;
-        Ok(())
+        // `lab up` ends when every connection carries data, so a verify right after it
+        // sees them all.
+        let deadline = Instant::now() + STREAMS_START;
+        loop {
+            let streams = read_log(&self.stream_log()).unwrap_or_default();
+            let flowing = streams
+                .iter()
+                .filter(|s| s.end.is_none() && !s.reads_ns.is_empty())
+                .count();
+            if flowing == self.stream_count() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Invalid {
+                    what: "lab",
+                    reason: format!(
+                        "only {flowing} of the {} long-lived connections from {} to {target} carry data after {} s; see {}",
+                        self.stream_count(),
+                        client.name,
+                        STREAMS_START.as_secs(),
+                        self.stream_log().display()
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
