@@ -289,20 +289,25 @@ impl Lab {
                         place: crate::error::Place::Filesystem,
                         source: e,
                     })?;
-                    let mut lines = Vec::new();
+                    // Services in key order (the kernel lists them in hash order, which
+                    // differs between directors); destinations in the kernel's order, which
+                    // mh's table depends on.
+                    let mut blocks = Vec::new();
                     for service in services {
-                        lines.push(format!(
+                        let mut block = vec![format!(
                             "{} {} flags {:?}",
                             service.key, service.scheduler, service.flags
-                        ));
+                        )];
                         for d in handle.destinations(&service.key).unwrap_or_default() {
-                            lines.push(format!(
+                            block.push(format!(
                                 "  -> {}:{} {:?} weight {}",
                                 d.addr, d.port, d.forwarding, d.weight
                             ));
                         }
+                        blocks.push(block);
                     }
-                    Ok(lines)
+                    blocks.sort();
+                    Ok(blocks.concat())
                 })
                 .unwrap_or_else(|e| vec![format!("unreadable: {e}")]);
             tables.push((director.name.clone(), table));
