@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use ipvs_rs::{Batch, Destination, Forwarding, Handle, Netns, Service, ServiceKey};
+use ipvs_rs::{Batch, Destination, Forwarding, Handle, Netns, Request, Service, ServiceKey};
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,9 +15,9 @@ fn main() -> ExitCode {
         Some(i) if i + 1 < args.len() => {
             let name = args.remove(i + 1);
             args.remove(i);
-            Some(Netns::Named(name))
+            Netns::Named(name)
         }
-        _ => None,
+        _ => Netns::Current,
     };
     let Some((vip, reals)) = args.split_first() else {
         eprintln!("usage: add_dr_service [--netns NAME] VIP:PORT REAL...");
@@ -36,10 +36,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
 
-    let ipvs = match netns
-        .as_ref()
-        .map_or_else(Handle::new, Handle::open_in_netns)
-    {
+    let ipvs = match Handle::open_or_load(&netns) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("{e}");
@@ -57,7 +54,7 @@ fn main() -> ExitCode {
     let mut failed = false;
     for (request, result) in batch.requests().iter().zip(ipvs.apply(&batch)) {
         if let Err(e) = result {
-            eprintln!("{request:?}: {e}");
+            eprintln!("{}: {e}", describe(request));
             failed = true;
         }
     }
@@ -66,5 +63,16 @@ fn main() -> ExitCode {
     } else {
         println!("{key}: {} real server(s) by direct routing", reals.len());
         ExitCode::SUCCESS
+    }
+}
+
+/// A request in words, for error messages.
+fn describe(request: &Request) -> String {
+    match request {
+        Request::AddService(svc) => format!("add service {}", svc.key),
+        Request::AddDestination(key, dest) => {
+            format!("add real server {} to {key}", dest.socket_addr())
+        }
+        other => format!("{other:?}"),
     }
 }

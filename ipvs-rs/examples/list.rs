@@ -2,10 +2,10 @@
 //!
 //! Run as root: `cargo run -p ipvs-rs --example list`.
 
-use ipvs_rs::{Forwarding, Handle};
+use ipvs_rs::{Forwarding, Handle, Netns};
 
 fn main() -> Result<(), ipvs_rs::Error> {
-    let ipvs = Handle::new()?;
+    let ipvs = Handle::open_or_load(&Netns::Current)?;
     let info = ipvs.info()?;
     println!(
         "IP Virtual Server version {} (size={})",

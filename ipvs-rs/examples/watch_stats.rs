@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use ipvs_rs::Handle;
+use ipvs_rs::{Handle, Netns};
 
 fn main() -> Result<(), ipvs_rs::Error> {
     let rounds: Option<u64> = std::env::args().nth(1).and_then(|s| s.parse().ok());
-    let ipvs = Handle::new()?;
+    let ipvs = Handle::open_or_load(&Netns::Current)?;
     let mut round = 0;
     loop {
         println!(

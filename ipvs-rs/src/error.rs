@@ -4,6 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::wire::IpvsCmd;
+use crate::InvalidRequest;
 
 /// Everything that can go wrong talking to IPVS.
 ///
@@ -50,11 +51,27 @@ pub enum Error {
          (load it with `modprobe ip_vs` or ipvs_rs::load_module())"
     )]
     NotAvailable,
-    /// The kernel rejected an argument (`EINVAL`), with its extended-ack text when it gave one.
-    #[error("invalid argument{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    /// The kernel rejected an argument (`EINVAL`), with its extended-ack text when it gave one
+    /// and the likely causes for the command (see [`Error::hint`]).
+    #[error("{command} failed: invalid argument{}{}",
+        .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(),
+        einval_hint(*.command).map(|h| format!(" ({h})")).unwrap_or_default())]
     InvalidArgument {
+        /// The command that failed.
+        command: IpvsCmd,
         /// The kernel's explanation, if any.
         message: Option<String>,
+    },
+    /// The library refused the request before sending it: it breaks one of ipvsadm's or the
+    /// kernel's rules (see [`Violation`](crate::Violation)). Nothing was sent.
+    #[error("{0}")]
+    Invalid(Box<InvalidRequest>),
+    /// Not sent because another request of the same [`Batch`](crate::Batch) is invalid: a batch
+    /// with an invalid request sends nothing.
+    #[error("not sent: request {index} of the batch is invalid")]
+    NotSent {
+        /// The position of the first invalid request in the batch.
+        index: usize,
     },
     /// A dump is already running on this handle (`EBUSY`): finish or drop the dump first.
     #[error("a dump is already in progress on this handle")]
@@ -63,7 +80,7 @@ pub enum Error {
     #[error("timed out waiting for the kernel: the state of the request is unknown")]
     Timeout,
     /// Any other kernel error.
-    #[error("{command:?} failed: {} (errno {errno}){}", io::Error::from_raw_os_error(*errno),
+    #[error("{command} failed: {} (errno {errno}){}", strerror(*errno),
         .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Kernel {
         /// The command that failed.
@@ -92,6 +109,37 @@ pub enum Error {
     Decode(String),
 }
 
+/// The C library's text for an errno, without Rust's "(os error N)" suffix.
+fn strerror(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
+/// Why the kernel says `EINVAL` to a well-formed request of `command`, most likely first.
+fn einval_hint(command: IpvsCmd) -> Option<&'static str> {
+    Some(match command {
+        IpvsCmd::NewDest | IpvsCmd::SetDest => {
+            "likely causes: the real server's address is not unicast in this namespace's routing \
+             table (is `lo` up? a fresh namespace has it down), or it is local with a forwarding \
+             method other than masquerading; a real server of another family than the service \
+             that is not a tunnel, or any mixed-family real server while a sync daemon runs; a GUE \
+             tunnel without a port"
+        }
+        IpvsCmd::NewDaemon => {
+            "likely causes: a mixed-family real server exists (sync daemons refuse them), or the \
+             multicast interface has no address of the group's family"
+        }
+        IpvsCmd::NewService | IpvsCmd::SetService => {
+            "likely causes: an IPv6 netmask outside 1 to 128, a scheduler or persistence engine \
+             name longer than the kernel holds"
+        }
+        _ => return None,
+    })
+}
+
 fn scheduler_not_found(scheduler: &str, pe: Option<&str>) -> String {
     match pe {
         Some(pe) => format!(
@@ -103,10 +151,29 @@ fn scheduler_not_found(scheduler: &str, pe: Option<&str>) -> String {
 }
 
 impl Error {
+    /// The request the library refused and why, for [`Error::Invalid`].
+    pub fn invalid(&self) -> Option<&InvalidRequest> {
+        match self {
+            Error::Invalid(invalid) => Some(invalid),
+            _ => None,
+        }
+    }
+
+    /// The likely causes of an `EINVAL` from the kernel, for the command that got it: the
+    /// kernel does not say which check failed. `Display` includes it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidArgument { command, .. } => einval_hint(*command),
+            _ => None,
+        }
+    }
+
     /// The positive errno behind a kernel error, `None` for errors that did not come from
-    /// the kernel's reply.
+    /// the kernel's reply. For a request the library refused ([`Error::Invalid`]), the errno
+    /// the kernel would have answered, `None` when it would have accepted the request.
     pub fn errno(&self) -> Option<i32> {
         Some(match self {
+            Error::Invalid(invalid) => return invalid.violation.errno(),
             Error::ServiceExists | Error::DestinationExists | Error::DaemonRunning => libc::EEXIST,
             Error::NoSuchService | Error::NoSuchDaemon => libc::ESRCH,
             Error::NoSuchDestination | Error::SchedulerNotFound { .. } => libc::ENOENT,
@@ -130,7 +197,7 @@ impl Error {
         use IpvsCmd::*;
         match (errno, command) {
             (libc::EPERM, _) => Error::PermissionDenied,
-            (libc::EINVAL, _) => Error::InvalidArgument { message },
+            (libc::EINVAL, _) => Error::InvalidArgument { command, message },
             (libc::EBUSY, _) => Error::Busy,
             (libc::EEXIST, NewService) => Error::ServiceExists,
             (libc::EEXIST, NewDest) => Error::DestinationExists,
@@ -231,9 +298,27 @@ mod tests {
         };
         assert!(pe.to_string().contains("ip_vs_pe_sip"), "{pe}");
         let einval = Error::InvalidArgument {
+            command: IpvsCmd::NewDest,
             message: Some("bad port".into()),
         };
-        assert_eq!(einval.to_string(), "invalid argument: bad port");
+        let text = einval.to_string();
+        assert!(
+            text.starts_with("add real server failed: invalid argument: bad port (likely causes: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("`lo` up") && text.contains("sync daemon"),
+            "{text}"
+        );
+        let erange = Error::from_kernel(IpvsCmd::NewDest, libc::ERANGE, None, None);
+        assert_eq!(
+            erange.to_string(),
+            "add real server failed: Numerical result out of range (errno 34)"
+        );
+        assert_eq!(
+            Error::from_kernel(IpvsCmd::Flush, libc::EINVAL, None, None).to_string(),
+            "flush failed: invalid argument"
+        );
         assert!(Error::Timeout.to_string().contains("unknown"));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -35,9 +35,14 @@ const BATCH_CHUNK: usize = 256;
 ///
 /// Every receive is bounded by a timeout (30 s unless [`Handle::set_timeout`] says otherwise);
 /// when it expires the call returns [`Error::Timeout`] and the outcome is unknown.
+///
+/// Adds and edits are checked before they are sent ([`Request::validate`]): a request that
+/// breaks one of ipvsadm's or the kernel's rules is [`Error::Invalid`] and nothing is sent
+/// ([`Handle::set_validation`] turns this off).
 pub struct Handle {
     conn: Mutex<Conn>,
     owner: AtomicUsize,
+    validate: AtomicBool,
 }
 
 thread_local! {
@@ -94,11 +99,50 @@ impl Handle {
         Handle::from_sockets(netns.open_sockets()?)
     }
 
+    /// Opens a handle in `netns`, loading the `ip_vs` module first when the kernel has no IPVS
+    /// (as ipvsadm does), then opening again: the "not available, load, reopen" dance in one
+    /// call. Loading needs root; its failure is [`Error::ModuleLoad`].
+    ///
+    /// ```no_run
+    /// use ipvs_rs::{Handle, Netns};
+    /// let ipvs = Handle::open_or_load(&Netns::Current)?;
+    /// println!("IPVS {}", ipvs.info()?.version);
+    /// # Ok::<(), ipvs_rs::Error>(())
+    /// ```
+    pub fn open_or_load(netns: &Netns) -> Result<Self> {
+        match Handle::open_in_netns(netns) {
+            Err(Error::NotAvailable) => {
+                crate::load_module()?;
+                Handle::open_in_netns(netns)
+            }
+            other => other,
+        }
+    }
+
     fn from_sockets(sockets: Sockets) -> Result<Self> {
         Ok(Handle {
             conn: Mutex::new(Conn::new(sockets, Some(DEFAULT_TIMEOUT))?),
             owner: AtomicUsize::new(0),
+            validate: AtomicBool::new(true),
         })
+    }
+
+    /// Whether adds and edits are checked before they are sent (the default). With `false`
+    /// every request goes to the kernel as it is and only the kernel refuses, as with ipvsadm
+    /// (ipvsadm-rs does this to answer exactly as ipvsadm does); values the kernel accepts but
+    /// ipvsadm never sends, such as a direct-routing real server on another port than its
+    /// service's, are then stored as given.
+    pub fn set_validation(&self, enabled: bool) {
+        self.validate.store(enabled, Ordering::Relaxed);
+    }
+
+    fn check(&self, request: &Request) -> Result<()> {
+        if self.validate.load(Ordering::Relaxed) {
+            request
+                .validate()
+                .map_err(|invalid| Error::Invalid(Box::new(invalid)))?;
+        }
+        Ok(())
     }
 
     /// Sets how long to wait for each reply from the kernel; `None` waits forever.
@@ -163,14 +207,18 @@ impl Handle {
         Ok(Dump::new(conn, seq, cmd, family, decode))
     }
 
-    /// Sends one write request and waits for the kernel's answer.
+    /// Checks one write request ([`Error::Invalid`]), sends it and waits for the kernel's
+    /// answer.
     pub fn execute(&self, request: &Request) -> Result<()> {
-        self.transact(request.to_message(), request.names())
-            .map(drop)
+        self.check(request)?;
+        self.transact(request.message(), request.names()).map(drop)
     }
 
     /// Sends every request of `batch`, many per `sendmsg`, and returns one result per request,
     /// in order.
+    ///
+    /// The whole batch is checked first: if any request is invalid, nothing is sent, that
+    /// request's result is [`Error::Invalid`] and every other one [`Error::NotSent`].
     ///
     /// **Not atomic**: the kernel applies each request even after an earlier one failed.
     /// Each error is attributed to its request by sequence number; only the last request of
@@ -179,6 +227,13 @@ impl Handle {
     /// out, the requests whose outcome is unknown get that error.
     pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
         let requests = batch.requests();
+        let checks: Vec<Result<()>> = requests.iter().map(|r| self.check(r)).collect();
+        if let Some(index) = checks.iter().position(Result::is_err) {
+            return checks
+                .into_iter()
+                .map(|c| c.and(Err(Error::NotSent { index })))
+                .collect();
+        }
         let mut results: Vec<Option<Result<()>>> = (0..requests.len()).map(|_| None).collect();
         let mut conn = match self.lock() {
             Ok(conn) => conn,
@@ -222,7 +277,7 @@ impl Handle {
                             results[base + i] = Some(match errno {
                                 0 => Ok(()),
                                 errno => Err(Error::from_kernel(
-                                    request.to_message().cmd,
+                                    request.command(),
                                     errno,
                                     message,
                                     request.names(),

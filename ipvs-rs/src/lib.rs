@@ -29,8 +29,11 @@
 //! # Design
 //! - A [`Handle`] opens its netlink sockets (one for requests, one for service dumps) once and
 //!   resolves the family id once; short of file descriptors, it makes do with one.
-//! - Writes send the complete attribute set ipvsadm sends; [`Request::Raw`] and the [`wire`]
-//!   module can send anything else byte for byte.
+//! - Writes send the complete attribute set ipvsadm sends; with the `wire` feature,
+//!   `Request::Raw` and the `wire` module (typed attributes, on the re-exported
+//!   `netlink_packet_core`) can send anything else byte for byte.
+//! - Adds and edits are validated before they are sent ([`Violation`]); strings and, with the
+//!   `serde` feature, JSON forms of the model read back what they write.
 //! - [`Handle::apply`] sends a [`Batch`] many requests per `sendmsg` and attributes every
 //!   ack or error to its request. A batch is **not atomic**.
 //! - Dumps are streamed ([`Handle::services_iter`], [`Dump`]).
@@ -49,9 +52,15 @@ mod module;
 mod netns;
 pub mod reconcile;
 mod request;
+#[cfg(feature = "serde")]
+mod serde_support;
 mod socket;
+mod validation;
 mod whole_table;
+#[cfg(feature = "wire")]
 pub mod wire;
+#[cfg(not(feature = "wire"))]
+mod wire;
 
 pub use batch::Batch;
 pub use dump::Dump;
@@ -60,6 +69,10 @@ pub use handle::Handle;
 pub use ipvs::Ipvs;
 pub use model::*;
 pub use module::load_module;
+#[cfg(feature = "wire")]
+pub use netlink_packet_core;
 pub use netns::Netns;
 pub use request::Request;
+pub use validation::{InvalidRequest, Violation, PE_NAME_MAX, SCHEDULER_NAME_MAX};
 pub use whole_table::WithDestinations;
+pub use wire::IpvsCmd;

@@ -12,7 +12,7 @@ use crate::{Daemon, Destination, Service, ServiceKey, Timeouts};
 /// Each sends the attribute set ipvsadm 1.31 sends for the same command, byte for byte: edits
 /// are full replacements, and requests naming an existing service (destination, delete and zero
 /// requests) send its key with ipvsadm's placeholder settings
-/// ([`ServiceAttr::from_reference`]). [`Request::Raw`] sends any message.
+/// (`ServiceAttr::from_reference`). With the `wire` feature, `Request::Raw` sends any message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Request {
@@ -38,13 +38,38 @@ pub enum Request {
     StartDaemon(Daemon),
     /// Stop the sync daemon of the given daemon's state (`ipvsadm --stop-daemon`).
     StopDaemon(Daemon),
-    /// Any message, sent as is.
+    /// Any message, sent as is (feature `wire`).
+    #[cfg(feature = "wire")]
     Raw(IpvsMessage),
 }
 
 impl Request {
-    /// The message this request sends.
+    /// The command this request sends.
+    pub fn command(&self) -> IpvsCmd {
+        match self {
+            Request::AddService(_) => IpvsCmd::NewService,
+            Request::UpdateService(_) => IpvsCmd::SetService,
+            Request::DeleteService(_) => IpvsCmd::DelService,
+            Request::AddDestination(..) => IpvsCmd::NewDest,
+            Request::UpdateDestination(..) => IpvsCmd::SetDest,
+            Request::DeleteDestination(..) => IpvsCmd::DelDest,
+            Request::Zero(_) => IpvsCmd::Zero,
+            Request::Flush => IpvsCmd::Flush,
+            Request::SetTimeouts(_) => IpvsCmd::SetConfig,
+            Request::StartDaemon(_) => IpvsCmd::NewDaemon,
+            Request::StopDaemon(_) => IpvsCmd::DelDaemon,
+            #[cfg(feature = "wire")]
+            Request::Raw(m) => m.cmd,
+        }
+    }
+
+    /// The message this request sends (feature `wire`).
+    #[cfg(feature = "wire")]
     pub fn to_message(&self) -> IpvsMessage {
+        self.message()
+    }
+
+    pub(crate) fn message(&self) -> IpvsMessage {
         let svc = |s: &Service| CmdAttr::Service(ServiceAttr::from_service(s));
         let reference = |k: &ServiceKey| CmdAttr::Service(ServiceAttr::from_reference(k));
         let dest = |k: &ServiceKey, d: &Destination| {
@@ -70,6 +95,7 @@ impl Request {
             ),
             Request::StartDaemon(d) => IpvsMessage::new(IpvsCmd::NewDaemon, daemon(d)),
             Request::StopDaemon(d) => IpvsMessage::new(IpvsCmd::DelDaemon, daemon(d)),
+            #[cfg(feature = "wire")]
             Request::Raw(m) => m.clone(),
         }
     }
@@ -77,7 +103,7 @@ impl Request {
     /// Appends this request as a complete netlink message (family id `family`, `flags`,
     /// sequence number `seq`) and returns its length: the bytes of
     /// [`IpvsMessage::write_frame`] on [`Request::to_message`], without building the attribute
-    /// lists in between.
+    /// lists in between (feature `wire`).
     ///
     /// ```
     /// use ipvs_rs::{Request, ServiceKey};
@@ -87,7 +113,12 @@ impl Request {
     /// request.to_message().write_frame(0x22, 5, 1, &mut listed);
     /// assert_eq!(direct, listed);
     /// ```
+    #[cfg(feature = "wire")]
     pub fn write_frame(&self, family: u16, flags: u16, seq: u32, out: &mut Vec<u8>) -> usize {
+        self.encode(family, flags, seq, out)
+    }
+
+    pub(crate) fn encode(&self, family: u16, flags: u16, seq: u32, out: &mut Vec<u8>) -> usize {
         let service = SERVICE | NLA_F_NESTED;
         let dest = |cmd, k: &ServiceKey, d: &Destination, out: &mut Vec<u8>| {
             write_framed(cmd, family, flags, seq, out, |out| {
@@ -112,7 +143,7 @@ impl Request {
             Request::AddDestination(k, d) => dest(IpvsCmd::NewDest, k, d, out),
             Request::UpdateDestination(k, d) => dest(IpvsCmd::SetDest, k, d, out),
             Request::DeleteDestination(k, d) => dest(IpvsCmd::DelDest, k, d, out),
-            other => other.to_message().write_frame(family, flags, seq, out),
+            other => other.message().write_frame(family, flags, seq, out),
         }
     }
 

@@ -320,7 +320,7 @@ impl Conn {
         out: &mut Vec<u8>,
     ) -> u32 {
         let seq = self.next_seq();
-        request.write_frame(self.family, flags, seq, out);
+        request.encode(self.family, flags, seq, out);
         seq
     }
 

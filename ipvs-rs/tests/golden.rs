@@ -3,6 +3,7 @@
 //!
 //! Requests: what this crate encodes for a typed [`Request`] is byte for byte what ipvsadm sent.
 //! Replies: the kernel's dump and get replies decode to the table ipvsadm configured.
+#![cfg(feature = "wire")]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -143,34 +144,25 @@ fn tunnel(t: Tunnel) -> Forwarding {
 }
 
 fn master() -> Daemon {
-    Daemon {
-        state: DaemonState::MASTER,
-        interface: "sync0".into(),
-        sync_id: 7,
-        sync_maxlen: Some(1400),
-        mcast_group: Some(v4(239, 1, 2, 3)),
-        mcast_port: Some(8849),
-        mcast_ttl: Some(2),
-    }
+    let mut d = Daemon::new(DaemonState::MASTER, "sync0");
+    d.sync_id = 7;
+    d.sync_maxlen = Some(1400);
+    d.mcast_group = Some(v4(239, 1, 2, 3));
+    d.mcast_port = Some(8849);
+    d.mcast_ttl = Some(2);
+    d
 }
 
 fn backup() -> Daemon {
-    Daemon {
-        sync_id: 9,
-        ..Daemon::new(DaemonState::BACKUP, "sync0")
-    }
+    let mut d = Daemon::new(DaemonState::BACKUP, "sync0");
+    d.sync_id = 9;
+    d
 }
 
 #[test]
 fn typed_requests_encode_to_ipvsadm_bytes() {
-    let gre_csum = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gre()
-    };
-    let gue_remcsum = Tunnel {
-        flags: TunnelFlags::REMCSUM,
-        ..Tunnel::gue(6081)
-    };
+    let gre_csum = Tunnel::gre().with_flags(TunnelFlags::CSUM);
+    let gue_remcsum = Tunnel::gue(6081).with_flags(TunnelFlags::REMCSUM);
     let cases: Vec<(&str, Request)> = vec![
         ("add-tcp", Request::AddService(Service::new(tcp80()))),
         (
@@ -281,11 +273,7 @@ fn typed_requests_encode_to_ipvsadm_bytes() {
         ),
         (
             "set-timeouts",
-            Request::SetTimeouts(Timeouts {
-                tcp: 900,
-                tcp_fin: 120,
-                udp: 300,
-            }),
+            Request::SetTimeouts(Timeouts::new(900, 120, 300)),
         ),
         ("start-master", Request::StartDaemon(master())),
         ("start-backup", Request::StartDaemon(backup())),
@@ -326,10 +314,7 @@ fn mixed_family_request_keeps_ipvsadm_bytes() {
             _ => None,
         })
         .unwrap();
-    let gue = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gue(6080)
-    };
+    let gue = Tunnel::gue(6080).with_flags(TunnelFlags::CSUM);
     let expected = Destination::new(v4(10, 0, 0, 5), 53)
         .with_forwarding(Forwarding::Tunnel(gue))
         .with_weight(7)
@@ -423,18 +408,9 @@ fn kernel_destination_dumps_decode() {
             _ => {}
         }
     }
-    let gue = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gue(6080)
-    };
-    let gue_rem = Tunnel {
-        flags: TunnelFlags::REMCSUM,
-        ..Tunnel::gue(6081)
-    };
-    let gre_csum = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gre()
-    };
+    let gue = Tunnel::gue(6080).with_flags(TunnelFlags::CSUM);
+    let gue_rem = Tunnel::gue(6081).with_flags(TunnelFlags::REMCSUM);
+    let gre_csum = Tunnel::gre().with_flags(TunnelFlags::CSUM);
     let mut expected = vec![
         (
             tcp80(),
@@ -530,12 +506,13 @@ fn kernel_info_timeouts_and_daemons_decode() {
         })
         .collect();
     // The kernel reports its defaults for what ipvsadm left out.
-    let backup_reported = Daemon {
-        sync_maxlen: daemons.get(1).and_then(|d| d.sync_maxlen),
-        mcast_group: Some(v4(224, 0, 0, 81)),
-        mcast_port: Some(8848),
-        mcast_ttl: Some(1),
-        ..backup()
+    let backup_reported = {
+        let mut d = backup();
+        d.sync_maxlen = daemons.get(1).and_then(|d| d.sync_maxlen);
+        d.mcast_group = Some(v4(224, 0, 0, 81));
+        d.mcast_port = Some(8848);
+        d.mcast_ttl = Some(1);
+        d
     };
     assert_eq!(daemons, vec![master(), backup_reported]);
 }

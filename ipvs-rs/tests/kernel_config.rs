@@ -30,27 +30,11 @@ fn info_reports_version_and_table_size() {
 #[test]
 fn timeouts_set_and_zero_leaves_unchanged() {
     let ipvs = handle();
-    let set = Timeouts {
-        tcp: 900,
-        tcp_fin: 120,
-        udp: 300,
-    };
+    let set = Timeouts::new(900, 120, 300);
     ipvs.set_timeouts(&set).unwrap();
     assert_eq!(ipvs.timeouts().unwrap(), set);
-    ipvs.set_timeouts(&Timeouts {
-        tcp: 0,
-        tcp_fin: 60,
-        udp: 0,
-    })
-    .unwrap();
-    assert_eq!(
-        ipvs.timeouts().unwrap(),
-        Timeouts {
-            tcp: 900,
-            tcp_fin: 60,
-            udp: 300
-        }
-    );
+    ipvs.set_timeouts(&Timeouts::new(0, 60, 0)).unwrap();
+    assert_eq!(ipvs.timeouts().unwrap(), Timeouts::new(900, 60, 300));
 }
 
 /// Real traffic through a service on this namespace's loopback, then zeroing its counters.
@@ -123,23 +107,23 @@ fn sync_daemons_start_list_stop() {
         ],
     );
     run("ip", &["link", "set", "sync0", "up"]);
-    let master = Daemon {
-        state: DaemonState::MASTER,
-        interface: "sync0".into(),
-        sync_id: 200,
-        sync_maxlen: Some(1200),
-        mcast_group: Some(v4(239, 0, 0, 7)),
-        mcast_port: Some(9000),
-        mcast_ttl: Some(3),
+    let master = {
+        let mut d = Daemon::new(DaemonState::MASTER, "sync0");
+        d.sync_id = 200;
+        d.sync_maxlen = Some(1200);
+        d.mcast_group = Some(v4(239, 0, 0, 7));
+        d.mcast_port = Some(9000);
+        d.mcast_ttl = Some(3);
+        d
     };
-    let backup = Daemon {
-        state: DaemonState::BACKUP,
-        interface: "sync0".into(),
-        sync_id: 5,
-        sync_maxlen: Some(1400),
-        mcast_group: Some("ff02::1:2".parse().unwrap()),
-        mcast_port: Some(9100),
-        mcast_ttl: Some(1),
+    let backup = {
+        let mut d = Daemon::new(DaemonState::BACKUP, "sync0");
+        d.sync_id = 5;
+        d.sync_maxlen = Some(1400);
+        d.mcast_group = Some("ff02::1:2".parse().unwrap());
+        d.mcast_port = Some(9100);
+        d.mcast_ttl = Some(1);
+        d
     };
     ipvs.start_daemon(&master).unwrap();
     ipvs.start_daemon(&backup).unwrap();

@@ -22,19 +22,10 @@ fn every_forwarding_method_and_tunnel() {
     let tunnels = [
         Tunnel::ipip(),
         Tunnel::gue(6080),
-        Tunnel {
-            flags: TunnelFlags::CSUM,
-            ..Tunnel::gue(6081)
-        },
-        Tunnel {
-            flags: TunnelFlags::REMCSUM,
-            ..Tunnel::gue(6082)
-        },
+        Tunnel::gue(6081).with_flags(TunnelFlags::CSUM),
+        Tunnel::gue(6082).with_flags(TunnelFlags::REMCSUM),
         Tunnel::gre(),
-        Tunnel {
-            flags: TunnelFlags::CSUM,
-            ..Tunnel::gre()
-        },
+        Tunnel::gre().with_flags(TunnelFlags::CSUM),
     ];
     let mut written = vec![
         Destination::new(v4(10, 0, 1, 1), 80),
@@ -100,12 +91,16 @@ fn mixed_family_tunnel_destinations() {
     ipvs.add_destination(&v4_key, &to_v6).unwrap();
     assert_eq!(ipvs.destinations(&v6_key).unwrap(), vec![to_v4]);
     assert_eq!(ipvs.destinations(&v4_key).unwrap(), vec![to_v6]);
-    // Only tunnels may cross families.
+    // Only tunnels may cross families (kernel_validation shows the kernel's EINVAL).
     let routed = Destination::new(v4(10, 9, 0, 2), 80);
-    assert!(matches!(
-        ipvs.add_destination(&v6_key, &routed),
-        Err(Error::InvalidArgument { .. })
-    ));
+    let refused = ipvs.add_destination(&v6_key, &routed).unwrap_err();
+    assert!(
+        matches!(
+            refused.invalid().map(|i| &i.violation),
+            Some(ipvs_rs::Violation::MixedFamily { .. })
+        ),
+        "{refused:?}"
+    );
 }
 
 #[test]
@@ -145,17 +140,13 @@ fn destination_errors_are_typed() {
         Err(e) => assert_eq!(e.errno(), Some(libc::ERANGE), "{e}"),
         Ok(()) => panic!("lower threshold above upper accepted"),
     }
-    // Linux 6.1 takes thresholds up to i32::MAX only.
+    // Linux 6.1 takes thresholds up to i32::MAX only (EINVAL, as the error's errno says).
     let huge = other.clone().with_thresholds(i32::MAX as u32 + 1, 0);
-    assert!(matches!(
-        ipvs.add_destination(&key, &huge),
-        Err(Error::InvalidArgument { .. })
-    ));
-    let gue_without_port = Tunnel {
-        kind: TunnelType::Gue,
-        port: None,
-        flags: TunnelFlags::empty(),
-    };
+    match ipvs.add_destination(&key, &huge) {
+        Err(e @ Error::Invalid(_)) => assert_eq!(e.errno(), Some(libc::EINVAL), "{e}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    let gue_without_port = Tunnel::new(TunnelType::Gue, None, TunnelFlags::empty());
     let bad = other
         .clone()
         .with_forwarding(Forwarding::Tunnel(gue_without_port));
@@ -181,7 +172,7 @@ fn destination_dumps_span_many_datagrams() {
     let mut batch = ipvs_rs::Batch::new();
     let written: Vec<Destination> = (1..=300u16)
         .map(|i| {
-            Destination::new(v6(0x1000 + i), 8443)
+            Destination::new(v6(0x1000 + i), 443)
                 .with_weight(i32::from(i))
                 .with_thresholds(u32::from(i) * 10, u32::from(i))
         })

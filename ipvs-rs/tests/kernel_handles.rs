@@ -50,6 +50,19 @@ fn handles_in_named_path_and_pid_namespaces() {
         Handle::open_in_netns(&Netns::Path(format!("/run/netns/{}", ns.0).into())).unwrap();
     assert_eq!(by_path.service(&key).unwrap().key, key);
 
+    // A namespace the caller holds open as a file descriptor.
+    let file = std::fs::File::open(format!("/run/netns/{}", ns.0)).unwrap();
+    let by_fd = Handle::open_in_netns(&Netns::Fd(std::os::fd::AsRawFd::as_raw_fd(&file))).unwrap();
+    drop(file);
+    assert_eq!(by_fd.service(&key).unwrap().key, key);
+    assert_eq!(own_netns(), before, "the calling thread moved");
+
+    // The caller's own namespace, with the module already loaded: open_or_load just opens.
+    let current = Handle::open_or_load(&Netns::Current).unwrap();
+    assert!(current.services().unwrap().is_empty());
+    let loaded = Handle::open_or_load(&Netns::Named(ns.0.clone())).unwrap();
+    assert_eq!(loaded.service(&key).unwrap().key, key);
+
     let mut sleeper = Command::new("ip")
         .args(["netns", "exec", &ns.0, "sleep", "30"])
         .spawn()

@@ -59,10 +59,7 @@ fn what_the_library_writes_ipvsadm_saves() {
             .with_pe("sip"),
     )
     .unwrap();
-    let gue = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gue(6080)
-    };
+    let gue = Tunnel::gue(6080).with_flags(TunnelFlags::CSUM);
     ipvs.add_destination(
         &udp6,
         &Destination::new(v4(10, 0, 0, 5), 53)
@@ -90,12 +87,7 @@ fn what_the_library_writes_ipvsadm_saves() {
         &Destination::new(v4(10, 1, 1, 2), 3868).with_forwarding(Forwarding::Tunnel(Tunnel::gre())),
     )
     .unwrap();
-    ipvs.set_timeouts(&Timeouts {
-        tcp: 900,
-        tcp_fin: 120,
-        udp: 300,
-    })
-    .unwrap();
+    ipvs.set_timeouts(&Timeouts::new(900, 120, 300)).unwrap();
 
     let expected = "\
 -A -t 192.168.0.10:80 -s wlc
@@ -173,30 +165,17 @@ fn what_ipvsadm_writes_the_library_reads() {
                 .with_weight(0),
         ]
     );
-    let remcsum = Tunnel {
-        flags: TunnelFlags::REMCSUM,
-        ..Tunnel::gue(6081)
-    };
+    let remcsum = Tunnel::gue(6081).with_flags(TunnelFlags::REMCSUM);
     assert_eq!(
         ipvs.destinations(&udp6).unwrap(),
         vec![Destination::new(v6(2), 53).with_forwarding(Forwarding::Tunnel(remcsum))]
     );
-    let gre = Tunnel {
-        flags: TunnelFlags::CSUM,
-        ..Tunnel::gre()
-    };
+    let gre = Tunnel::gre().with_flags(TunnelFlags::CSUM);
     assert_eq!(
         ipvs.destinations(&fwm).unwrap(),
         vec![Destination::new(v4(10, 9, 9, 9), 0)
             .with_forwarding(Forwarding::Tunnel(gre))
             .with_weight(65535)]
     );
-    assert_eq!(
-        ipvs.timeouts().unwrap(),
-        Timeouts {
-            tcp: 100,
-            tcp_fin: 20,
-            udp: 30
-        }
-    );
+    assert_eq!(ipvs.timeouts().unwrap(), Timeouts::new(100, 20, 30));
 }

@@ -100,7 +100,8 @@ fn seed(ipvs: &Handle) -> ServiceKey {
     ipvs.add_service(&Service::new(ServiceKey::fwmark(150, AddressFamily::Inet)))
         .unwrap();
     ipvs.add_service(&Service::new(foreign)).unwrap();
-    ipvs.add_destination(&foreign, &real(9)).unwrap();
+    let foreign_real = Destination::new(Ipv4Addr::new(192, 168, 1, 9), 443);
+    ipvs.add_destination(&foreign, &foreign_real).unwrap();
     foreign
 }
 
@@ -235,15 +236,15 @@ fn each_error_is_attributed_to_its_change_and_the_rest_is_applied() {
         failures,
         [
             (
-                "add service TCP 10.0.0.1:80".to_string(),
+                "add service tcp:10.0.0.1:80".to_string(),
                 Some(libc::ENOENT)
             ),
             (
-                "add destination 192.168.1.1:80 to TCP 10.0.0.1:80".to_string(),
+                "add destination 192.168.1.1:80 to tcp:10.0.0.1:80".to_string(),
                 Some(libc::ESRCH)
             ),
             (
-                "add destination 192.168.1.2:80 to TCP 10.0.0.2:80".to_string(),
+                "add destination 192.168.1.2:80 to tcp:10.0.0.2:80".to_string(),
                 Some(libc::ERANGE)
             ),
         ]
@@ -274,9 +275,9 @@ fn deletes_are_re_verified_and_never_sent_for_what_is_already_gone() {
     assert_eq!(
         deletes,
         [
-            "delete destination 192.168.1.1:80 of TCP 10.0.0.1:80",
-            "delete service TCP 10.0.0.2:80",
-            "delete service FWM 150 (inet)",
+            "delete destination 192.168.1.1:80 of tcp:10.0.0.1:80",
+            "delete service tcp:10.0.0.2:80",
+            "delete service fwmark:150",
         ]
     );
 
@@ -294,8 +295,8 @@ fn deletes_are_re_verified_and_never_sent_for_what_is_already_gone() {
     assert_eq!(
         vanished,
         [
-            "delete destination 192.168.1.1:80 of TCP 10.0.0.1:80",
-            "delete service TCP 10.0.0.2:80",
+            "delete destination 192.168.1.1:80 of tcp:10.0.0.1:80",
+            "delete service tcp:10.0.0.2:80",
         ]
     );
 }

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ipvs_rs::reconcile::{self, Change, DestinationId, Policy, Removal, Scope, Table};
+use ipvs_rs::reconcile::{self, Change, DestinationId, Plan, Policy, Removal, Scope, Table};
 use ipvs_rs::{Destination, Error, Forwarding, Handle, Scheduler, Service, ServiceKey};
 
 fn handle() -> Handle {
@@ -113,8 +113,8 @@ fn drain_keeps_a_busy_real_server_until_its_connections_end() {
     assert_eq!(
         shown,
         [
-            "drain destination 127.0.0.1:8081 of TCP 10.20.0.1:80 (weight 1 -> 0)",
-            "add destination 127.0.0.1:8082 to TCP 10.20.0.1:80",
+            "drain destination 127.0.0.1:8081 of tcp:10.20.0.1:80 (weight 1 -> 0)",
+            "add destination 127.0.0.1:8082 to tcp:10.20.0.1:80",
         ]
     );
     let report = reconcile::apply(&ipvs, plan);
@@ -144,6 +144,32 @@ fn drain_keeps_a_busy_real_server_until_its_connections_end() {
         assert_eq!(report.draining, [(key, DestinationId::of(&old))]);
         echo(&mut conn, &mut served);
     }
+
+    // A plan made from a stale read that shows the server idle: the delete is re-verified
+    // against the kernel, which still counts the connection, and is not sent.
+    let mut stale = Table::read(&ipvs, &scope, &desired).unwrap();
+    let mut idle_old = ipvs
+        .destinations(&key)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.port == 8081)
+        .unwrap();
+    assert!(
+        idle_old.active_conns + idle_old.inactive_conns > 0,
+        "{idle_old:?}"
+    );
+    idle_old.active_conns = 0;
+    idle_old.inactive_conns = 0;
+    assert!(stale.insert_destination(&key, idle_old.clone()));
+    let plan = Plan::compute_with(&stale, &desired, &scope, &drain);
+    assert_eq!(
+        plan.changes(),
+        [Change::DeleteDestination(key, idle_old.clone())]
+    );
+    let report = reconcile::apply(&ipvs, plan);
+    assert_eq!(report.deferred, [Change::DeleteDestination(key, idle_old)]);
+    assert_eq!(report.applied(), 0, "{report:?}");
+    echo(&mut conn, &mut served);
 
     // Once the connection is gone and the kernel has expired it, the next run deletes it.
     reset(conn);
@@ -238,17 +264,17 @@ fn failures_point_to_the_failure_that_caused_them() {
     assert_eq!(
         causes,
         [
-            ("add service TCP 10.0.0.1:80".to_string(), None),
+            ("add service tcp:10.0.0.1:80".to_string(), None),
             (
-                "add destination 192.168.1.1:80 to TCP 10.0.0.1:80".to_string(),
+                "add destination 192.168.1.1:80 to tcp:10.0.0.1:80".to_string(),
                 Some(0)
             ),
             (
-                "add destination 192.168.1.2:80 to TCP 10.0.0.1:80".to_string(),
+                "add destination 192.168.1.2:80 to tcp:10.0.0.1:80".to_string(),
                 Some(0)
             ),
             (
-                "add destination 192.168.1.3:80 to TCP 10.0.0.2:80".to_string(),
+                "add destination 192.168.1.3:80 to tcp:10.0.0.2:80".to_string(),
                 None
             ),
         ]
@@ -256,7 +282,7 @@ fn failures_point_to_the_failure_that_caused_them() {
     assert_eq!(report.root_failures().count(), 2);
     let described = report.describe(&report.failures[1]);
     assert!(
-        described.starts_with("add destination 192.168.1.1:80 to TCP 10.0.0.1:80: no such service (caused by: add service TCP 10.0.0.1:80: "),
+        described.starts_with("add destination 192.168.1.1:80 to tcp:10.0.0.1:80: no such service (caused by: add service tcp:10.0.0.1:80: "),
         "{described}"
     );
     assert_eq!(

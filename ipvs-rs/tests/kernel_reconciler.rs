@@ -185,12 +185,12 @@ fn drift_is_found_at_the_next_resync_and_repaired_exactly() {
     assert_eq!(
         drift,
         [
-            "add destination 192.168.1.7:80 to TCP 10.0.0.2:80",
-            "add service TCP 10.0.0.5:80",
-            "delete destination 192.168.1.1:80 of TCP 10.0.0.1:80",
-            "delete service TCP 10.0.0.4:80",
-            "update destination 192.168.1.2:80 of TCP 10.0.0.1:80",
-            "update service TCP 10.0.0.3:80",
+            "add destination 192.168.1.7:80 to tcp:10.0.0.2:80",
+            "add service tcp:10.0.0.5:80",
+            "delete destination 192.168.1.1:80 of tcp:10.0.0.1:80",
+            "delete service tcp:10.0.0.4:80",
+            "update destination 192.168.1.2:80 of tcp:10.0.0.1:80",
+            "update service tcp:10.0.0.3:80",
         ]
     );
     assert_eq!(sync.drift.len(), drifted);
@@ -231,9 +231,9 @@ fn a_sync_finds_drift_on_the_services_it_touches() {
     assert_eq!(
         drift,
         [
-            "delete destination 192.168.1.1:80 of TCP 10.0.0.1:80",
-            "delete service TCP 10.0.0.4:80",
-            "update destination 192.168.1.2:80 of TCP 10.0.0.1:80",
+            "delete destination 192.168.1.1:80 of tcp:10.0.0.1:80",
+            "delete service tcp:10.0.0.4:80",
+            "update destination 192.168.1.2:80 of tcp:10.0.0.1:80",
         ]
     );
     let r = &sync.report;

@@ -30,16 +30,17 @@ fn add_get_list_delete_every_key_kind() {
         ServiceKey::fwmark(u32::MAX, AddressFamily::Inet),
         ServiceKey::fwmark(7, AddressFamily::Inet6),
     ];
+    // Port 0 (every port) is for persistent services, as ipvsadm requires.
+    let service = |key: ServiceKey| match key.port() {
+        Some(0) => Service::new(key).with_persistence(360),
+        _ => Service::new(key),
+    };
     for key in keys {
-        ipvs.add_service(&Service::new(key))
+        ipvs.add_service(&service(key))
             .unwrap_or_else(|e| panic!("{key}: {e}"));
     }
     for key in keys {
-        assert_eq!(
-            ipvs.service(&key).unwrap(),
-            as_read(&Service::new(key)),
-            "{key}"
-        );
+        assert_eq!(ipvs.service(&key).unwrap(), as_read(&service(key)), "{key}");
     }
     let mut listed: Vec<_> = ipvs
         .services()
@@ -165,10 +166,10 @@ fn service_errors_are_typed() {
         other => panic!("unexpected {other:?}"),
     }
     let bad_prefix = Service::new(ServiceKey::tcp(v6(5), 80)).with_netmask(Netmask::V6(129));
-    assert!(matches!(
-        ipvs.add_service(&bad_prefix),
-        Err(Error::InvalidArgument { .. })
-    ));
+    match ipvs.add_service(&bad_prefix) {
+        Err(e @ Error::Invalid(_)) => assert_eq!(e.errno(), Some(libc::EINVAL), "{e}"),
+        other => panic!("unexpected {other:?}"),
+    }
     let bad_family = Service::new(ServiceKey::fwmark(1, AddressFamily::Other(99)));
     match ipvs.add_service(&bad_family) {
         Err(e) => assert_eq!(e.errno(), Some(libc::EAFNOSUPPORT), "{e}"),

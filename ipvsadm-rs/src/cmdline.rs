@@ -6,11 +6,14 @@
 //! errors, `--set` values, stray arguments, scheduler flags, the option tables, and the
 //! per-command rules).
 
+use ipvs_rs::Violation;
+
 use crate::address::{parse_netmask, parse_service, PARSED_ADDR, PARSED_PORT};
 use crate::checks::{check_command_options, check_tunnel_options, opt, OPTION_NAMES};
 use crate::entry::*;
 use crate::error::{Error, Result};
 use crate::help::{usage_text, version_text};
+use crate::kernel;
 use crate::numbers::{atoi, parse_fwmark, string_to_number};
 use crate::options::Tag;
 use crate::popt::{Scanned, Scanner};
@@ -486,10 +489,14 @@ fn finish(p: &mut Parsed) -> Result<()> {
     check_extensions(p)?;
     let e = &mut p.entry;
     if matches!(e.cmd, Command::Add | Command::Edit) {
-        if e.svc.fwmark == 0 && e.svc.port == 0 && e.svc.flags & SVC_F_PERSISTENT == 0 {
+        // ipvs-rs holds the rules; ipvsadm's order and wording are kept here.
+        let broken = kernel::to_kernel_service(&e.svc).violations();
+        if broken.contains(&Violation::ZeroPort) {
             return Err(invalid("Zero port specified for non-persistent service"));
         }
-        if e.svc.flags & SVC_F_ONEPACKET != 0 && e.svc.fwmark == 0 && e.svc.protocol != IPPROTO_UDP
+        if broken
+            .iter()
+            .any(|v| matches!(v, Violation::OnePacketNotUdp { .. }))
         {
             return Err(invalid(
                 "One-Packet Scheduling is only for UDP virtual services",
@@ -504,10 +511,18 @@ fn finish(p: &mut Parsed) -> Result<()> {
     }
     if matches!(e.cmd, Command::AddDest | Command::EditDest) {
         let fwd = e.dest.fwd & FWD_MASK;
-        if e.svc.fwmark == 0 && (fwd == FWD_TUNNEL || fwd == FWD_ROUTE) {
-            e.dest.port = e.svc.port;
+        let key = kernel::key_of(&e.svc);
+        let mut dest = kernel::to_kernel_dest(&e.dest);
+        // ipvsadm replaces the port where ipvs-rs would refuse it.
+        if let Some(port) = key.forced_port(&dest.forwarding) {
+            e.dest.port = port;
+            dest.port = port;
         }
-        if e.dest.af != e.svc.af && fwd != FWD_TUNNEL {
+        if dest
+            .violations(&key)
+            .iter()
+            .any(|v| matches!(v, Violation::MixedFamily { .. }))
+        {
             return Err(invalid(
                 "Different address family is allowed only for tunneling servers",
             ));

@@ -113,6 +113,9 @@ pub struct Kernel {
 
 fn open() -> std::result::Result<Kernel, ipvs_rs::Error> {
     let handle = Handle::new()?;
+    // ipvsadm leaves every refusal past its own checks to the kernel, and so must its clone:
+    // its messages and their order are the kernel's.
+    handle.set_validation(false);
     let info = handle.info()?;
     Ok(Kernel { handle, info })
 }
@@ -254,15 +257,15 @@ pub fn to_kernel_dest(d: &Dest) -> Destination {
     let forwarding = match d.fwd & FWD_MASK {
         FWD_MASQ => Forwarding::Masq,
         FWD_LOCAL => Forwarding::Local,
-        FWD_TUNNEL => Forwarding::Tunnel(Tunnel {
-            kind: match d.tun_type {
+        FWD_TUNNEL => Forwarding::Tunnel(Tunnel::new(
+            match d.tun_type {
                 1 => TunnelType::Gue,
                 2 => TunnelType::Gre,
                 _ => TunnelType::Ipip,
             },
-            port: (d.tun_port != 0).then_some(d.tun_port),
-            flags: TunnelFlags::from_bits_retain(d.tun_flags),
-        }),
+            (d.tun_port != 0).then_some(d.tun_port),
+            TunnelFlags::from_bits_retain(d.tun_flags),
+        )),
         _ => Forwarding::Route,
     };
     let mut out = Destination::new(ip(d.af, &d.addr), d.port);
@@ -276,11 +279,7 @@ pub fn to_kernel_dest(d: &Dest) -> Destination {
 
 /// `--set` values for the kernel.
 pub fn to_kernel_timeouts(t: &Timeouts) -> KTimeouts {
-    KTimeouts {
-        tcp: t.tcp,
-        tcp_fin: t.tcp_fin,
-        udp: t.udp,
-    }
+    KTimeouts::new(t.tcp, t.tcp_fin, t.udp)
 }
 
 /// A sync daemon request for the kernel.

@@ -1,43 +1,43 @@
 //! ipvsadm-rs: a drop-in clone of ipvsadm 1.31 on the ipvs-rs library.
 //!
-//! Every command line is understood with popt's rules ([`popt`]) and ipvsadm's checks
-//! ([`cmdline`]), run through ipvs-rs ([`commands`], [`kernel`]) and printed byte for byte
-//! as ipvsadm prints it ([`listing`], [`conn`]). `-R` input is split as ipvsadm splits it
-//! ([`restore_input`]). The opt-in extras are `--json` ([`json`]), `-R --check`
-//! ([`run::check_line`]), `--netns` ([`netns`]) and `--generate` ([`generate`]).
+//! Every command line is understood with popt's rules (module `popt`) and ipvsadm's checks
+//! (`cmdline`), run through ipvs-rs (`commands`, `kernel`) and printed byte for byte as
+//! ipvsadm prints it (`listing`, `conn`). `-R` input is split as ipvsadm splits it
+//! (`restore_input`). The opt-in extras are `--json` (`json`), `-R --check`
+//! (`run::check_line`), `--netns` (`netns`) and `--generate` (`generate`).
 //!
-//! ```
-//! use ipvsadm_rs::cmdline::{parse, Outcome};
-//! let argv: Vec<String> = ["ipvsadm", "-At", "10.0.0.1:80", "-p"].iter().map(|s| s.to_string()).collect();
-//! let Ok(Outcome::Ready(p)) = parse(&argv) else { panic!() };
-//! assert_eq!(p.entry.svc.timeout, 360);
-//! ```
+//! The crate is the `ipvsadm-rs` program; its modules are private, and the library exists for
+//! the binary: [`run`] runs one invocation and returns the exit status, [`from_bytes`] carries
+//! an argument that is not UTF-8 byte for byte.
 
 #![deny(missing_docs)]
 
-pub mod address;
-pub mod checks;
-pub mod cmdline;
-pub mod columns;
-pub mod commands;
-pub mod conn;
-pub mod entry;
-pub mod error;
-pub mod generate;
-pub mod help;
-pub mod json;
-pub mod kernel;
-pub mod listing;
-pub mod names;
-pub mod netns;
-pub mod numbers;
-pub mod options;
-pub mod popt;
-pub mod replace;
-pub mod resolve;
-pub mod restore_input;
-pub mod run;
-pub mod signals;
-pub mod sort;
-pub mod stdout;
-pub mod text;
+pub use run::run;
+pub use text::from_bytes;
+
+mod address;
+mod checks;
+mod cmdline;
+mod columns;
+mod commands;
+mod conn;
+mod entry;
+mod error;
+mod generate;
+mod help;
+mod json;
+mod kernel;
+mod listing;
+mod names;
+mod netns;
+mod numbers;
+mod options;
+mod popt;
+mod replace;
+mod resolve;
+mod restore_input;
+mod run;
+mod signals;
+mod sort;
+mod stdout;
+mod text;

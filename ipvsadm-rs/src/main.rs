@@ -17,8 +17,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         .map(|i| {
             // SAFETY: the C runtime passes argc valid NUL-terminated strings in argv.
             let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-            ipvsadm_rs::text::from_bytes(arg.to_bytes()).into_owned()
+            ipvsadm_rs::from_bytes(arg.to_bytes()).into_owned()
         })
         .collect();
-    std::process::exit(ipvsadm_rs::run::run(args));
+    std::process::exit(ipvsadm_rs::run(args));
 }

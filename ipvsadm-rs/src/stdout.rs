@@ -13,7 +13,7 @@ use crate::text::Restoring;
 /// The C library's buffer for a stdout that is not a terminal.
 const STDIO_BUFFER: usize = 4096;
 
-/// A writer that swallows its first error, and everything after it, for [`Sticky::error`].
+/// A writer that swallows its first error, and everything after it, for [`Output::finish`].
 pub struct Sticky<W> {
     inner: W,
     error: Option<io::Error>,
@@ -23,11 +23,6 @@ impl<W: Write> Sticky<W> {
     /// Wraps `inner`.
     pub fn new(inner: W) -> Self {
         Sticky { inner, error: None }
-    }
-
-    /// The first write or flush error, if any.
-    pub fn error(&self) -> Option<&io::Error> {
-        self.error.as_ref()
     }
 
     fn keep(&mut self, result: io::Result<()>) {

@@ -19,7 +19,8 @@ fn is_escape(c: char) -> bool {
     (BASE..BASE + 0x100).contains(&u32::from(c))
 }
 
-/// `bytes` as a string that [`to_bytes`] turns back into exactly `bytes`.
+/// `bytes` as a string that `text::to_bytes` turns back into exactly `bytes` (the program writes
+/// its output through it).
 pub fn from_bytes(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         if !text.chars().any(is_escape) {

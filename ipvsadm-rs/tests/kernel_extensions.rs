@@ -79,17 +79,10 @@ fn json_listing_describes_the_table() {
     let services = doc["services"].as_array().expect("services");
     assert_eq!(services.len(), 2);
     let tcp = &services[0];
-    assert_eq!(
-        (
-            tcp["kind"].as_str(),
-            tcp["address"].as_str(),
-            tcp["port"].as_u64()
-        ),
-        (Some("tcp"), Some("10.0.0.1"), Some(80))
-    );
+    assert_eq!(tcp["key"], "tcp:10.0.0.1:80");
     assert_eq!(tcp["scheduler"], "sh");
     assert_eq!(tcp["flags"], serde_json::json!(["persistent", "sh-port"]));
-    assert_eq!(tcp["persistence_timeout"], 60);
+    assert_eq!(tcp["timeout"], 60);
     let dests = tcp["destinations"].as_array().expect("destinations");
     assert_eq!(dests[0]["forwarding"], "masq");
     assert_eq!(
@@ -99,14 +92,16 @@ fn json_listing_describes_the_table() {
         ),
         (Some(3), Some(50))
     );
-    assert_eq!(
-        dests[1]["tunnel"],
-        serde_json::json!({"type": "gue", "port": 6080, "checksum": "csum"})
-    );
-    assert_eq!(
-        (services[1]["kind"].as_str(), services[1]["family"].as_str()),
-        (Some("fwmark"), Some("inet6"))
-    );
+    assert_eq!(dests[1]["forwarding"], "tunnel:gue:6080+csum");
+    assert_eq!(services[1]["key"], "fwmark6:7");
+
+    // The services read back with ipvs-rs's own serde forms, no mirror types.
+    let table: ipvs_rs::reconcile::Table =
+        serde_json::from_value(doc["services"].clone()).expect("ipvs-rs reads the services");
+    let key: ipvs_rs::ServiceKey = "tcp:10.0.0.1:80".parse().expect("key");
+    let entry = table.get(&key).expect("the tcp service");
+    assert_eq!(entry.service.scheduler, ipvs_rs::Scheduler::SourceHashing);
+    assert_eq!(entry.destinations().len(), 2);
 
     let one: serde_json::Value =
         serde_json::from_str(&ok(&["-L", "--json", "-f", "7", "-6"])).expect("valid JSON");

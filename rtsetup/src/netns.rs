@@ -26,6 +26,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Object, Place, Result};
 use crate::removal::Removal;
 
+/// The namespace in ipvs-rs's terms, the type that names a namespace across the project.
+impl From<&Netns> for ipvs_rs::Netns {
+    fn from(netns: &Netns) -> Self {
+        match netns.name() {
+            Some(name) => ipvs_rs::Netns::Named(name.into()),
+            None => ipvs_rs::Netns::Current,
+        }
+    }
+}
+
 /// Where iproute2 keeps named network namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
 
@@ -88,17 +98,6 @@ impl Netns {
             });
         }
         prepare_run_dir()?;
-        // A file left behind by an interrupted create is reused: it is only a mount point.
-        if let Err(e) = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o000)
-            .open(&path)
-        {
-            return Err(Error::from_io("create", object(), Place::Registry, e));
-        }
         let bound = std::thread::scope(|scope| {
             scope
                 .spawn(|| -> Result<()> {
@@ -106,6 +105,17 @@ impl Netns {
                         |e: io::Error| Error::from_io("create", object(), Place::Registry, e);
                     unshare(CloneFlags::CLONE_NEWNET).map_err(|e| fail(e.into()))?;
                     record(&NsIdentity::of_thread().map_err(fail)?)?;
+                    // The mount point comes after the record, so a caller killed in between
+                    // leaves no file it has not recorded. One left behind by an interrupted
+                    // create is reused: it is only a mount point.
+                    OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .mode(0o000)
+                        .open(&path)
+                        .map_err(fail)?;
                     // /proc/self would name the thread group leader, not this thread.
                     let own = format!("/proc/self/task/{}/ns/net", nix::unistd::gettid());
                     mount(
@@ -189,6 +199,8 @@ impl Netns {
 
     /// Deletes the named namespace only if it is the one `expected` identifies (the
     /// identity [`Netns::create_new`] reported or [`Netns::identity`] returned earlier).
+    /// An empty file of that name that is no namespace (the mount point of a create that
+    /// was interrupted before mounting) is removed as well.
     ///
     /// ```no_run
     /// use rtsetup::{Netns, Removal};
@@ -200,7 +212,13 @@ impl Netns {
     /// ```
     pub fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal> {
         validate_name(name)?;
-        if !is_namespace_file(&path_of(name)) {
+        let path = path_of(name);
+        if !is_namespace_file(&path) {
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                fs::remove_file(&path).map_err(|e| {
+                    Error::from_io("delete", Object::Netns(name.into()), Place::Registry, e)
+                })?;
+            }
             return Ok(Removal::Missing);
         }
         let found = Netns::named(name).identity()?;

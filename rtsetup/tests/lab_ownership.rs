@@ -155,6 +155,22 @@ fn two_labs_under_two_prefixes_coexist_and_go_down_one_by_one() {
         let empty = World::now();
         up_to_ipvs(&["lab", "up", "--prefix", "a-"]);
         let only_a = World::now();
+        // Another lab may not take lab a-dsr's objects either.
+        let mut thief = Topology::walkthrough(1, "rr")
+            .unwrap()
+            .with_prefix("a-")
+            .unwrap();
+        thief.name = "thief".into();
+        std::fs::write("/run/thief.toml", thief.to_toml()).unwrap();
+        let out = rtsetup(&["lab", "up", "--topology", "/run/thief.toml"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("lab thief will not touch") && stderr.contains("bridge a-br0"),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(World::now(), only_a, "a refused lab changed another");
         up_to_ipvs(&["lab", "up", "--prefix", "b-", "--real-servers", "2"]);
         assert_eq!(World::now().labs, ["a-dsr", "b-dsr"]);
         let list = rtsetup(&["lab", "list"]);

@@ -21,21 +21,29 @@ bitflags! {
 /// A connection synchronisation daemon, as started by `ipvsadm --start-daemon`.
 ///
 /// The optional fields need Linux 4.3 or later; `None` leaves them to the kernel's defaults.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Daemon {
     /// Master or backup.
     pub state: DaemonState,
     /// The multicast interface (`--mcast-interface`).
     pub interface: String,
     /// The sync id (`--syncid`, 0 to 255; ipvsadm's default is 0).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub sync_id: u8,
     /// The maximum sync message payload (`--sync-maxlen`).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub sync_maxlen: Option<u16>,
     /// The multicast group (`--mcast-group`), IPv4 or IPv6.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub mcast_group: Option<IpAddr>,
     /// The multicast UDP port (`--mcast-port`).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub mcast_port: Option<u16>,
     /// The multicast TTL (`--mcast-ttl`).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub mcast_ttl: Option<u8>,
 }
 

@@ -1,6 +1,6 @@
 //! Real servers (destinations) of a virtual service.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::{AddressFamily, Forwarding, Stats};
 
@@ -10,6 +10,7 @@ use crate::{AddressFamily, Forwarding, Stats};
 /// A write sends every configurable field, so an update is a full replacement, as with
 /// `ipvsadm -e`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Destination {
     /// The real server's address.
     pub addr: IpAddr,
@@ -57,22 +58,47 @@ impl Destination {
         }
     }
 
+    /// The real server's address.
+    pub fn address(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The real server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The real server's address and port.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.addr, self.port)
+    }
+
     /// Sets the forwarding method.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_forwarding(mut self, forwarding: Forwarding) -> Self {
         self.forwarding = forwarding;
         self
     }
 
     /// Sets the weight.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_weight(mut self, weight: i32) -> Self {
         self.weight = weight;
         self
     }
 
     /// Sets the upper and lower connection thresholds (0: none).
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_thresholds(mut self, upper: u32, lower: u32) -> Self {
         self.upper_threshold = upper;
         self.lower_threshold = lower;
         self
+    }
+}
+
+impl From<SocketAddr> for Destination {
+    /// [`Destination::new`] on the address and port.
+    fn from(addr: SocketAddr) -> Self {
+        Destination::new(addr.ip(), addr.port())
     }
 }

@@ -1,6 +1,9 @@
 //! IPVS version and table size.
 
 use std::fmt;
+use std::str::FromStr;
+
+use super::parse_error::{number, ParseError};
 
 /// The IPVS version the kernel reports, such as 1.2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,11 +38,46 @@ impl fmt::Display for Version {
     }
 }
 
+impl FromStr for Version {
+    type Err = ParseError;
+
+    /// `MAJOR.MINOR.PATCH`, each 0 to 255.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split('.');
+        let mut next = |name| {
+            let part = parts.next().unwrap_or_default();
+            number::<u8>("version", s, part, name)
+        };
+        let version = Version {
+            major: next("major")?,
+            minor: next("minor")?,
+            patch: next("patch")?,
+        };
+        if parts.next().is_some() {
+            return Err(ParseError::new("version", s, "expected MAJOR.MINOR.PATCH"));
+        }
+        Ok(version)
+    }
+}
+
 /// General IPVS information (`ipvsadm -L` header line).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Info {
     /// The IPVS version.
     pub version: Version,
     /// The size of the connection hash table (buckets).
     pub conn_table_size: u32,
+}
+
+impl Info {
+    /// Information as the kernel reports it.
+    pub fn new(version: Version, conn_table_size: u32) -> Self {
+        Info {
+            version,
+            conn_table_size,
+        }
+    }
 }

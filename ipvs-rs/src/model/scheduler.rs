@@ -1,14 +1,28 @@
 //! Scheduling algorithms.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
+
+use super::parse_error::ParseError;
 
 /// A service's scheduler, by the name the kernel knows it under (`ip_vs_<name>` module).
 ///
 /// Names the kernel ships are variants; any other name is kept as [`Scheduler::Other`], so a
 /// scheduler loaded from an out-of-tree module survives a read and write unchanged.
+///
+/// The text form is the kernel's name. Parsing (`FromStr`) is strict: it knows only the
+/// mainline schedulers, so a typo in a configuration fails when the configuration is loaded,
+/// not later in the kernel. [`Scheduler::from_name`] takes any name, for out-of-tree modules.
+///
+/// ```
+/// use ipvs_rs::Scheduler;
+/// assert_eq!("wrr".parse::<Scheduler>()?, Scheduler::WeightedRoundRobin);
+/// assert!("wrrr".parse::<Scheduler>().is_err());
+/// assert_eq!(Scheduler::from_name("myhash"), Scheduler::Other("myhash".into()));
+/// # Ok::<(), ipvs_rs::ParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum Scheduler {
     /// Round robin (`rr`).
     RoundRobin,
@@ -74,7 +88,8 @@ impl Scheduler {
         }
     }
 
-    /// The scheduler called `name`; unknown names become [`Scheduler::Other`].
+    /// The scheduler called `name`; unknown names become [`Scheduler::Other`] (see `FromStr`
+    /// for a parse that refuses them).
     pub fn from_name(name: &str) -> Self {
         KNOWN
             .iter()
@@ -90,10 +105,25 @@ impl fmt::Display for Scheduler {
 }
 
 impl FromStr for Scheduler {
-    type Err = Infallible;
+    type Err = ParseError;
 
+    /// A mainline scheduler by name; any other name is an error.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Scheduler::from_name(s))
+        KNOWN
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, sched)| sched.clone())
+            .ok_or_else(|| {
+                let names: Vec<&str> = KNOWN.iter().map(|(n, _)| *n).collect();
+                ParseError::new(
+                    "scheduler",
+                    s,
+                    format!(
+                        "not a mainline scheduler ({}); Scheduler::from_name takes out-of-tree names",
+                        names.join(", ")
+                    ),
+                )
+            })
     }
 }
 

@@ -17,6 +17,7 @@ use crate::{Netmask, Scheduler, ServiceFlags, ServiceKey, Stats};
 /// assert_eq!(svc.scheduler.name(), "rr");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Service {
     /// What identifies the service.
     pub key: ServiceKey,
@@ -49,12 +50,14 @@ impl Service {
     }
 
     /// Sets the scheduler.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
         self.scheduler = scheduler;
         self
     }
 
     /// Makes the service persistent for `timeout` seconds (ipvsadm's default is 360).
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_persistence(mut self, timeout: u32) -> Self {
         self.flags |= ServiceFlags::PERSISTENT;
         self.timeout = timeout;
@@ -62,18 +65,21 @@ impl Service {
     }
 
     /// Adds service flags.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_flags(mut self, flags: ServiceFlags) -> Self {
         self.flags |= flags;
         self
     }
 
     /// Sets the persistence netmask.
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_netmask(mut self, netmask: Netmask) -> Self {
         self.netmask = netmask;
         self
     }
 
     /// Sets the persistence engine (such as `"sip"`).
+    #[must_use = "a builder method returns the changed value"]
     pub fn with_pe(mut self, pe_name: impl Into<String>) -> Self {
         self.pe_name = Some(pe_name.into());
         self

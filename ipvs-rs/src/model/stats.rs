@@ -4,7 +4,10 @@
 ///
 /// Read from the kernel's 64-bit statistics when it reports them (Linux 4.1 and later),
 /// otherwise from the 32-bit ones.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Stats {
     /// Connections scheduled.
     pub conns: u64,

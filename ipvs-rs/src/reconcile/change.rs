@@ -8,7 +8,7 @@ use crate::{Batch, Destination, Forwarding, Service, ServiceFlags, ServiceKey};
 /// One change a reconcile makes.
 ///
 /// Updates carry what the kernel had next to what is sent, and `Display` names each field that
-/// changes with both values: `update destination 10.1.0.2:80 of TCP 10.96.0.1:80 (weight 1 -> 5)`.
+/// changes with both values: `update destination 10.1.0.2:80 of tcp:10.96.0.1:80 (weight 1 -> 5)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Add a service that is desired and missing.
@@ -265,7 +265,7 @@ mod tests {
         };
         assert_eq!(
             change.to_string(),
-            "update destination 192.168.1.2:80 of TCP 10.0.0.1:80 \
+            "update destination 192.168.1.2:80 of tcp:10.0.0.1:80 \
              (weight 1 -> 5, upper threshold 0 -> 100, lower threshold 0 -> 10)"
         );
         let old = Service::new(key());
@@ -277,7 +277,7 @@ mod tests {
         };
         assert_eq!(
             change.to_string(),
-            "update service TCP 10.0.0.1:80 (scheduler wlc -> rr, flags 0x0 -> 0x1, timeout 0 -> 300)"
+            "update service tcp:10.0.0.1:80 (scheduler wlc -> rr, flags 0x0 -> 0x1, timeout 0 -> 300)"
         );
         let change = Change::DrainDestination {
             service: key(),
@@ -285,7 +285,7 @@ mod tests {
         };
         assert_eq!(
             change.to_string(),
-            "drain destination 192.168.1.2:80 of TCP 10.0.0.1:80 (weight 3 -> 0)"
+            "drain destination 192.168.1.2:80 of tcp:10.0.0.1:80 (weight 3 -> 0)"
         );
     }
 }

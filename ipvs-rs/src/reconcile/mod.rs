@@ -79,7 +79,7 @@ pub use report::{Failure, Report};
 pub use scope::Scope;
 pub use table::{DestinationId, Entry, Table};
 
-use crate::{Batch, Ipvs, Result};
+use crate::{Batch, Error, Ipvs, Result};
 
 /// Makes the kernel's table match `desired` within `scope`, and reports what changed.
 ///
@@ -134,6 +134,7 @@ pub fn apply<I: Ipvs + ?Sized>(handle: &I, plan: Plan) -> Report {
     send(handle, changes, &mut report, &mut |_| {});
     report
 }
+
 /// Makes the kernel's whole table equal to `rules` (a parsed rule set, such as an
 /// `ipvsadm -S` save): a [`reconcile`] with [`Scope::all`], so services not in `rules` are
 /// deleted, and nothing is flushed.
@@ -153,11 +154,18 @@ pub(crate) fn send<I: Ipvs + ?Sized>(
     report: &mut Report,
     applied: &mut dyn FnMut(&Change),
 ) {
+    // An invalid change fails alone, in its place in the report; the others are sent.
+    let checks: Vec<_> = changes.iter().map(Change::validate).collect();
     let mut batch = Batch::new();
-    for change in &changes {
+    for (change, _) in changes.iter().zip(&checks).filter(|(_, c)| c.is_ok()) {
         change.push_to(&mut batch);
     }
-    for (change, result) in changes.into_iter().zip(handle.apply(&batch)) {
+    let mut sent = handle.apply(&batch).into_iter();
+    for (change, check) in changes.into_iter().zip(checks) {
+        let result = match check {
+            Ok(()) => sent.next().unwrap_or(Err(Error::Timeout)),
+            Err(invalid) => Err(Error::Invalid(Box::new(invalid))),
+        };
         match result {
             Ok(()) => {
                 applied(&change);

@@ -37,7 +37,7 @@ use crate::{Destination, ServiceKey};
 /// assert_eq!(vetoed.len(), 1);
 /// assert_eq!(
 ///     plan.changes()[0].to_string(),
-///     "drain destination 10.1.0.2:80 of TCP 10.96.0.1:80 (weight 1 -> 0)"
+///     "drain destination 10.1.0.2:80 of tcp:10.96.0.1:80 (weight 1 -> 0)"
 /// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -357,7 +357,7 @@ mod tests {
         );
         assert_eq!(
             plan.changes()[0].to_string(),
-            "update destination 192.168.1.2:80 of TCP 10.0.0.1:80 (weight 1 -> 5)"
+            "update destination 192.168.1.2:80 of tcp:10.0.0.1:80 (weight 1 -> 5)"
         );
     }
 
@@ -412,13 +412,13 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                "update service TCP 10.0.0.1:80 (scheduler wlc -> rr)",
-                "add service TCP 10.0.0.2:80",
-                "delete destination 192.168.1.2:80 of TCP 10.0.0.1:80",
-                "update destination 192.168.1.1:80 of TCP 10.0.0.1:80 (weight 1 -> 2)",
-                "add destination 192.168.1.3:80 to TCP 10.0.0.1:80",
-                "add destination 192.168.1.1:80 to TCP 10.0.0.2:80",
-                "delete service TCP 10.0.0.9:80",
+                "update service tcp:10.0.0.1:80 (scheduler wlc -> rr)",
+                "add service tcp:10.0.0.2:80",
+                "delete destination 192.168.1.2:80 of tcp:10.0.0.1:80",
+                "update destination 192.168.1.1:80 of tcp:10.0.0.1:80 (weight 1 -> 2)",
+                "add destination 192.168.1.3:80 to tcp:10.0.0.1:80",
+                "add destination 192.168.1.1:80 to tcp:10.0.0.2:80",
+                "delete service tcp:10.0.0.9:80",
             ]
         );
         assert_eq!(plan.changes().iter().filter(|c| c.is_delete()).count(), 2);

@@ -80,8 +80,8 @@ impl Report {
     }
 
     /// `failure` and, when an earlier failure caused it, that cause:
-    /// `add destination 10.1.0.2:80 to TCP 10.96.0.1:80: no such service (caused by: add
-    /// service TCP 10.96.0.1:80: ...)`.
+    /// `add destination 10.1.0.2:80 to tcp:10.96.0.1:80: no such service (caused by: add
+    /// service tcp:10.96.0.1:80: ...)`.
     pub fn describe(&self, failure: &Failure) -> String {
         match self.cause_of(failure) {
             Some(cause) => format!("{failure} (caused by: {cause})"),

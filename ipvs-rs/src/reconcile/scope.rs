@@ -86,6 +86,7 @@ impl Scope {
     }
 
     /// The services of `self` and those of `other`.
+    #[must_use = "a builder method returns the combined scope"]
     pub fn or(mut self, other: Scope) -> Self {
         self.rules.extend(other.rules);
         self

@@ -1,7 +1,10 @@
 //! IPVS generic-netlink commands (`IPVS_CMD_*`).
 
+use std::fmt;
+
 /// A command of the IPVS family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IpvsCmd {
     /// Add a service (1); also the type of each service in a dump.
     NewService,
@@ -79,5 +82,32 @@ impl From<IpvsCmd> for u8 {
                 .position(|c| *c == known)
                 .map_or(0, |i| i as u8 + 1),
         }
+    }
+}
+
+/// What the command does, in words (`add real server`, `start sync daemon`), for messages.
+impl fmt::Display for IpvsCmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words = match self {
+            IpvsCmd::NewService => "add service",
+            IpvsCmd::SetService => "edit service",
+            IpvsCmd::DelService => "delete service",
+            IpvsCmd::GetService => "get services",
+            IpvsCmd::NewDest => "add real server",
+            IpvsCmd::SetDest => "edit real server",
+            IpvsCmd::DelDest => "delete real server",
+            IpvsCmd::GetDest => "get real servers",
+            IpvsCmd::NewDaemon => "start sync daemon",
+            IpvsCmd::DelDaemon => "stop sync daemon",
+            IpvsCmd::GetDaemon => "get sync daemons",
+            IpvsCmd::SetConfig => "set timeouts",
+            IpvsCmd::GetConfig => "get timeouts",
+            IpvsCmd::SetInfo => "info reply",
+            IpvsCmd::GetInfo => "get info",
+            IpvsCmd::Zero => "zero counters",
+            IpvsCmd::Flush => "flush",
+            IpvsCmd::Other(n) => return write!(f, "IPVS command {n}"),
+        };
+        f.write_str(words)
     }
 }

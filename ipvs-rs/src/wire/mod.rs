@@ -6,7 +6,11 @@
 //! Attributes this crate does not know are kept as `Other(DefaultNla)`, never dropped.
 //!
 //! Most users want [`Handle`](crate::Handle); this module is for sending exactly the bytes
-//! another tool sends, or for reading raw captures.
+//! another tool sends, or for reading raw captures. It is public with the `wire` feature.
+
+// Without the `wire` feature the crate uses only part of this module's public interface; the
+// rest is the feature's API, not dead code.
+#![cfg_attr(not(feature = "wire"), allow(dead_code, unused_imports))]
 
 mod addr;
 pub(crate) mod cmd_attr;

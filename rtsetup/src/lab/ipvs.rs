@@ -25,22 +25,15 @@ pub fn service_key(topology: &Topology) -> ServiceKey {
 
 /// Opens IPVS in `netns`, loading the ip_vs module first if the kernel lacks it, as ipvsadm does.
 pub fn open(netns: &Netns) -> Result<Handle> {
-    let wrap = |action: &str, source| Error::Ipvs {
-        action: action.into(),
+    Handle::open_or_load(&netns.into()).map_err(|source| Error::Ipvs {
+        action: match source {
+            ipvs_rs::Error::ModuleLoad(_) => "first use",
+            _ => "opening a connection",
+        }
+        .into(),
         place: netns.place(),
         source,
-    };
-    let connect = || match netns.name() {
-        Some(name) => Handle::open_in_netns(&ipvs_rs::Netns::Named(name.into())),
-        None => Handle::new(),
-    };
-    match connect() {
-        Err(ipvs_rs::Error::NotAvailable) => {
-            ipvs_rs::load_module().map_err(|e| wrap("first use", e))?;
-            connect().map_err(|e| wrap("opening a connection", e))
-        }
-        other => other.map_err(|e| wrap("opening a connection", e)),
-    }
+    })
 }
 
 /// Programs the service and its destinations, like `ipvsadm -A -t VIP:PORT -s SCHED` and

@@ -81,8 +81,10 @@ impl fmt::Display for NsRef {
 }
 
 /// One object a lab created (or one change it made), as written before it was made.
+/// New kinds of objects become new variants, so matches outside rtsetup need a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "object", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Entry {
     /// A named network namespace.
     Netns {

@@ -81,12 +81,14 @@ pub struct LinkView {
 }
 
 /// Everything in the world: the interfaces of the current namespace, every named
-/// namespace with its identity and interfaces, and the recorded labs.
+/// namespace with its identity and interfaces, and the labs' state directories.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct World {
     pub root: BTreeMap<String, LinkView>,
     pub namespaces: BTreeMap<String, (NsIdentity, BTreeMap<String, LinkView>)>,
     pub labs: Vec<String>,
+    /// Every file in /run/netns, mounted or not (`ip netns list` shows them all).
+    pub netns_files: Vec<String>,
 }
 
 impl World {
@@ -99,7 +101,8 @@ impl World {
         World {
             root: links(&Netns::current()),
             namespaces,
-            labs: rtsetup::lab::recorded().unwrap(),
+            labs: files(rtsetup::lab::STATE_ROOT),
+            netns_files: files(rtsetup::netns::NETNS_RUN_DIR),
         }
     }
 
@@ -112,6 +115,19 @@ impl World {
             .cloned()
             .collect()
     }
+}
+
+fn files(dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 fn links(netns: &Netns) -> BTreeMap<String, LinkView> {
