@@ -204,7 +204,7 @@ impl<'b> Outcomes<'b> {
             self.results[chunk.base + i] = Some(match errno {
                 0 => Ok(()),
                 errno => Err(Error::from_kernel(
-                    request.to_message().cmd,
+                    request.command(),
                     errno,
                     message,
                     request.names(),

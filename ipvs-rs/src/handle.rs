@@ -1,7 +1,7 @@
 //! The handle: its netlink sockets in one network namespace.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use crate::batch::Outcomes;
 use crate::dump::Dump;
 use crate::merge::{self, ServiceMerge};
 use crate::socket::{open_sockets, Channel, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
+use crate::validation::Validation;
 use crate::wire::{
     daemon_entry, destination_entry, service_entry, CmdAttr, InfoAttr, IpvsAttrs, IpvsCmd,
     IpvsMessage, ServiceAttr,
@@ -40,7 +41,7 @@ use crate::{
 pub struct Handle {
     conn: Mutex<Conn>,
     owner: AtomicUsize,
-    validate: AtomicBool,
+    validation: Validation,
 }
 
 thread_local! {
@@ -121,7 +122,7 @@ impl Handle {
         Ok(Handle {
             conn: Mutex::new(Conn::new(sockets, Some(DEFAULT_TIMEOUT))?),
             owner: AtomicUsize::new(0),
-            validate: AtomicBool::new(true),
+            validation: Validation::default(),
         })
     }
 
@@ -131,16 +132,7 @@ impl Handle {
     /// ipvsadm never sends, such as a direct-routing real server on another port than its
     /// service's, are then stored as given.
     pub fn set_validation(&self, enabled: bool) {
-        self.validate.store(enabled, Ordering::Relaxed);
-    }
-
-    fn check(&self, request: &Request) -> Result<()> {
-        if self.validate.load(Ordering::Relaxed) {
-            request
-                .validate()
-                .map_err(|invalid| Error::Invalid(Box::new(invalid)))?;
-        }
-        Ok(())
+        self.validation.set(enabled);
     }
 
     /// Sets how long to wait for each reply from the kernel; `None` waits forever.
@@ -208,7 +200,7 @@ impl Handle {
     /// Checks one write request ([`Error::Invalid`]), sends it and waits for the kernel's
     /// answer.
     pub fn execute(&self, request: &Request) -> Result<()> {
-        self.check(request)?;
+        self.validation.check(request)?;
         self.transact(request.message(), request.names()).map(drop)
     }
 
@@ -224,12 +216,8 @@ impl Handle {
     /// so a request without an error before that ack succeeded. If the socket fails or times
     /// out, the requests whose outcome is unknown get that error.
     pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
-        let checks: Vec<Result<()>> = batch.requests().iter().map(|r| self.check(r)).collect();
-        if let Some(index) = checks.iter().position(Result::is_err) {
-            return checks
-                .into_iter()
-                .map(|c| c.and(Err(Error::NotSent { index })))
-                .collect();
+        if let Some(refused) = self.validation.refuse(batch) {
+            return refused;
         }
         let mut outcomes = Outcomes::new(batch);
         let mut conn = match self.lock() {

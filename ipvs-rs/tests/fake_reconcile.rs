@@ -126,3 +126,32 @@ fn deletes_are_re_verified_before_they_are_sent() {
     assert_eq!(report.vanished, [Change::DeleteService(vip(2))]);
     assert!(report.failures.is_empty(), "{report}");
 }
+
+/// A request whose outcome is unknown (a receive timeout) makes the cached reconciler's next
+/// sync read the whole table again, and that sync finishes the change.
+#[test]
+fn a_timed_out_request_forces_a_resync() {
+    let ipvs = FakeIpvs::new();
+    let mut reconciler = reconcile::Reconciler::new(owned());
+    let first = reconciler.sync(&ipvs, &desired()).unwrap();
+    assert_eq!(first.resync, Some(reconcile::Resync::First));
+    assert!(first.report.failures.is_empty(), "{}", first.report);
+
+    let mut more = desired();
+    more.insert(Service::new(vip(5)), [real(5)]);
+    ipvs.fail_next(Error::Timeout);
+    let cached = reconciler.sync(&ipvs, &more).unwrap();
+    assert_eq!(cached.resync, None, "the second sync works from the cache");
+    assert!(
+        matches!(cached.report.failures[0].error, Error::Timeout),
+        "{}",
+        cached.report
+    );
+
+    let next = reconciler.sync(&ipvs, &more).unwrap();
+    assert_eq!(next.resync, Some(reconcile::Resync::Failure));
+    assert!(next.report.failures.is_empty(), "{}", next.report);
+    assert_eq!(ipvs.destinations(&vip(5)).unwrap(), [real(5)]);
+    let idle = reconciler.sync(&ipvs, &more).unwrap();
+    assert_eq!((idle.resync, idle.report.changes.len()), (None, 0));
+}

@@ -32,6 +32,20 @@ pub struct Captured {
     pub frame: Frame,
 }
 
+/// One frame as it was on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawCaptured {
+    /// Which way it went.
+    pub direction: Direction,
+    /// When the kernel received or sent it, in nanoseconds since the Unix epoch.
+    pub time_ns: u64,
+    /// The Ethernet frame, header included.
+    pub bytes: Vec<u8>,
+}
+
+/// `SIOCGSTAMPNS` (linux/sockios.h): the timestamp of the last packet read.
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+
 /// An AF_PACKET socket bound to one interface of one namespace.
 #[derive(Debug)]
 pub struct Capture {
@@ -93,8 +107,26 @@ impl Capture {
         })
     }
 
-    /// The next frame, waiting at most `timeout`.
+    /// The next frame, waiting at most `timeout`. Frames that do not decode are skipped.
     pub fn next(&self, timeout: Duration) -> Result<Option<Captured>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(raw) = self.next_raw(left)? else {
+                return Ok(None);
+            };
+            if let Some(frame) = Frame::parse(&raw.bytes) {
+                return Ok(Some(Captured {
+                    direction: raw.direction,
+                    frame,
+                }));
+            }
+        }
+    }
+
+    /// The next frame as it was on the wire, with the kernel's receive timestamp, waiting at
+    /// most `timeout`.
+    pub fn next_raw(&self, timeout: Duration) -> Result<Option<RawCaptured>> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -116,7 +148,7 @@ impl Capture {
             if ready == 0 {
                 return Ok(None);
             }
-            let mut buffer = [0u8; 65536];
+            let mut buffer = vec![0u8; 65536];
             // SAFETY: all-zero is a valid sockaddr_ll.
             let mut from: libc::sockaddr_ll = unsafe { mem::zeroed() };
             let mut from_len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
@@ -146,10 +178,44 @@ impl Capture {
             } else {
                 Direction::In
             };
-            if let Some(frame) = Frame::parse(&buffer[..length as usize]) {
-                return Ok(Some(Captured { direction, frame }));
+            buffer.truncate(length as usize);
+            return Ok(Some(RawCaptured {
+                direction,
+                time_ns: self.last_timestamp(),
+                bytes: buffer,
+            }));
+        }
+    }
+
+    /// The kernel's timestamp of the frame read last (ns since the epoch), so times stay
+    /// right when this process is scheduled late; the clock now if the kernel has none.
+    fn last_timestamp(&self) -> u64 {
+        // SAFETY: all-zero is a valid timespec.
+        let mut stamp: libc::timespec = unsafe { mem::zeroed() };
+        // SAFETY: SIOCGSTAMPNS writes one timespec.
+        let done = unsafe { libc::ioctl(self.fd.as_raw_fd(), SIOCGSTAMPNS, &mut stamp) };
+        if done == 0 && stamp.tv_sec > 0 {
+            stamp.tv_sec as u64 * 1_000_000_000 + stamp.tv_nsec as u64
+        } else {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        }
+    }
+
+    /// Every frame until none has arrived for `quiet` or `limit` has passed, whichever comes
+    /// first: on a link with endless traffic (a lab's long-lived connections) the quiet
+    /// moment never comes.
+    pub fn drain_within(&self, quiet: Duration, limit: Duration) -> Result<Vec<Captured>> {
+        let deadline = Instant::now() + limit;
+        let mut frames = Vec::new();
+        while Instant::now() < deadline {
+            match self.next(quiet)? {
+                Some(captured) => frames.push(captured),
+                None => break,
             }
         }
+        Ok(frames)
     }
 
     /// Every frame until none has arrived for `quiet`.

@@ -13,8 +13,14 @@ const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// Requests larger than this are not read further; the responder answers anyway.
 const MAX_REQUEST: usize = 8192;
 
-/// Serves every connection on `listener` with `200 OK` and the body `name` plus a newline,
-/// one connection at a time, forever (or until accepting fails).
+/// The path of the endless response: one line `NAME SEQ` every [`STREAM_PERIOD`].
+pub const STREAM_PATH: &str = "/stream";
+/// How often the endless response sends a line.
+pub const STREAM_PERIOD: Duration = Duration::from_millis(100);
+
+/// Serves every connection on `listener`, each on a thread of its own, forever (or until
+/// accepting fails): `GET /stream` with an endless response of lines `NAME SEQ`, anything
+/// else with `200 OK` and the body `name` plus a newline.
 pub fn serve(listener: &TcpListener, name: &str) -> io::Result<()> {
     let body = format!("{name}\n");
     let response = format!(
@@ -23,12 +29,13 @@ pub fn serve(listener: &TcpListener, name: &str) -> io::Result<()> {
     );
     loop {
         let (mut stream, _) = listener.accept()?;
+        let (name, response) = (name.to_string(), response.clone());
         // A client that misbehaves only loses its own connection.
-        let _ = answer(&mut stream, response.as_bytes());
+        std::thread::spawn(move || answer(&mut stream, &name, response.as_bytes()));
     }
 }
 
-fn answer(stream: &mut TcpStream, response: &[u8]) -> io::Result<()> {
+fn answer(stream: &mut TcpStream, name: &str, response: &[u8]) -> io::Result<()> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     let mut request = Vec::new();
@@ -40,9 +47,27 @@ fn answer(stream: &mut TcpStream, response: &[u8]) -> io::Result<()> {
         }
         request.extend_from_slice(&chunk[..n]);
     }
+    if request.starts_with(format!("GET {STREAM_PATH} ").as_bytes()) {
+        return stream_lines(stream, name);
+    }
     stream.write_all(response)?;
     stream.shutdown(std::net::Shutdown::Write)
 }
+
+/// Writes `NAME SEQ` lines until the peer goes away. A write blocked for long (a failover
+/// in progress) only ends the stream after [`STREAM_STALL`].
+fn stream_lines(stream: &mut TcpStream, name: &str) -> io::Result<()> {
+    stream.set_write_timeout(Some(STREAM_STALL))?;
+    stream.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nServer: rtsetup\r\n\r\n")?;
+    for seq in 0u64.. {
+        stream.write_all(format!("{name} {seq}\n").as_bytes())?;
+        std::thread::sleep(STREAM_PERIOD);
+    }
+    Ok(())
+}
+
+/// How long the endless response waits for a blocked write.
+const STREAM_STALL: Duration = Duration::from_secs(120);
 
 /// A response to [`get`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -2,9 +2,10 @@
 
 use std::net::IpAddr;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol,
+    RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -21,6 +22,8 @@ pub struct Route {
     pub gateway: Option<IpAddr>,
     /// Index of the outgoing interface.
     pub link_index: Option<u32>,
+    /// The gateways of a multipath (ECMP) route, in the kernel's order; empty otherwise.
+    pub next_hops: Vec<IpAddr>,
 }
 
 impl Route {
@@ -33,8 +36,19 @@ impl Route {
         let mut destination = None;
         let mut gateway = None;
         let mut link_index = None;
+        let mut next_hops = Vec::new();
         for attribute in &message.attributes {
             match attribute {
+                RouteAttribute::MultiPath(hops) => {
+                    next_hops = hops
+                        .iter()
+                        .flat_map(|hop| &hop.attributes)
+                        .filter_map(|a| match a {
+                            RouteAttribute::Gateway(address) => ip_of(address),
+                            _ => None,
+                        })
+                        .collect();
+                }
                 RouteAttribute::Destination(address) => destination = ip_of(address),
                 RouteAttribute::Gateway(address) => gateway = ip_of(address),
                 RouteAttribute::Oif(index) => link_index = Some(*index),
@@ -52,6 +66,7 @@ impl Route {
             destination,
             gateway,
             link_index,
+            next_hops,
         })
     }
 }
@@ -125,6 +140,49 @@ impl Rtnl {
                 Err(e.into_error("add", Object::Route(destination.to_string()), self.place()))
             }
         }
+    }
+
+    /// Sets the route to `destination` to spread over `gateways` with equal weights, like
+    /// `ip route replace DEST nexthop via GW1 nexthop via GW2 ...`: added if missing,
+    /// replaced (whatever its next hops were) if present. One gateway makes a plain route.
+    ///
+    /// ```no_run
+    /// use rtsetup::{Netns, Rtnl};
+    /// let mut router = Rtnl::open(&Netns::open("router")?)?;
+    /// let gateways = ["192.168.0.2".parse().unwrap(), "192.168.0.3".parse().unwrap()];
+    /// router.set_multipath_route("192.168.0.10/32".parse()?, &gateways)?;
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    pub fn set_multipath_route(&mut self, destination: IpNet, gateways: &[IpAddr]) -> Result<()> {
+        let mut message = route_message(destination);
+        message.header.protocol = RouteProtocol::Boot;
+        message.header.scope = RouteScope::Universe;
+        match gateways {
+            [] => {
+                return Err(Error::Invalid {
+                    what: "route",
+                    reason: format!("a route to {destination} needs at least one gateway"),
+                })
+            }
+            [one] => message
+                .attributes
+                .push(RouteAttribute::Gateway((*one).into())),
+            many => message.attributes.push(RouteAttribute::MultiPath(
+                many.iter()
+                    .map(|gateway| {
+                        let mut hop = RouteNextHop::default();
+                        hop.attributes = vec![RouteAttribute::Gateway((*gateway).into())];
+                        hop
+                    })
+                    .collect(),
+            )),
+        }
+        self.request(
+            RouteNetlinkMessage::NewRoute(message),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .map(drop)
+        .map_err(|e| e.into_error("set", Object::Route(destination.to_string()), self.place()))
     }
 
     /// Deletes the main-table route to `destination`, like `ip route del DEST`. Returns

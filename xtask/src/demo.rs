@@ -1,8 +1,10 @@
 //! `cargo xtask demo`: the project's main job, shown end to end.
 //!
-//! The walkthrough's Direct Routing lab: `rtsetup lab up` builds it, `rtsetup lab verify`
-//! proves it with live HTTP requests and the captured packet path, `rtsetup lab down`
-//! removes it (also when a step fails).
+//! The walkthrough's Direct Routing lab (`--topology dsr`, the default): `rtsetup lab up`
+//! builds it, `rtsetup lab verify` proves it with live HTTP requests and the captured packet
+//! path, `rtsetup lab down` removes it (also when a step fails). `--topology ha` and
+//! `--topology ecmp` build the multi-director labs, fail a director while the lab's
+//! long-lived connections stream, and prove they survived (docs/scale-out.md).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,7 @@ use crate::vm;
 
 /// A demo: shell commands, each echoed before it runs; the first failure stops it, and the
 /// cleanup command runs however the steps end. `$RTSETUP` is the rtsetup binary.
+#[derive(Debug)]
 struct Scenario {
     /// What the scenario shows, printed first.
     title: &'static str,
@@ -29,6 +32,42 @@ const DSR_LAB: Scenario = Scenario {
     cleanup: "\"$RTSETUP\" lab down",
 };
 
+/// The HA pair: a hard failure of the active director, proven, then undone.
+const HA_LAB: Scenario = Scenario {
+    title: "an active/backup pair of IPVS directors (keepalived VRRP + IPVS connection sync): \
+            long-lived connections survive a hard failure of the active director",
+    steps: &[
+        "\"$RTSETUP\" lab up --topology ha",
+        "\"$RTSETUP\" lab verify",
+        "\"$RTSETUP\" lab fail lb1 --hard",
+        "\"$RTSETUP\" lab verify --pcap /tmp/ipvs-rs-demo-ha",
+        "\"$RTSETUP\" lab restore lb1",
+    ],
+    cleanup: "\"$RTSETUP\" lab down",
+};
+
+/// ECMP scale-out: a director's flows move to the others without breaking.
+const ECMP_LAB: Scenario = Scenario {
+    title: "three stateless IPVS directors behind an ECMP route, scheduling with Maglev hashing: \
+            a director's flows move to the others without breaking",
+    steps: &[
+        "\"$RTSETUP\" lab up --topology ecmp",
+        "\"$RTSETUP\" lab verify",
+        "\"$RTSETUP\" lab fail lb1",
+        "\"$RTSETUP\" lab verify --pcap /tmp/ipvs-rs-demo-ecmp",
+        "\"$RTSETUP\" lab restore lb1",
+    ],
+    cleanup: "\"$RTSETUP\" lab down",
+};
+
+/// What `cargo xtask demo` was asked for.
+#[derive(Debug)]
+pub struct Demo {
+    /// The VM's kernel, when the demo runs there.
+    pub options: vm::Options,
+    scenario: &'static Scenario,
+}
+
 /// Where the demo runs.
 #[derive(Debug, PartialEq)]
 enum Place {
@@ -38,24 +77,42 @@ enum Place {
     Vm,
 }
 
-/// Parses `[--kernel 6.1|6.12]`, the kernel used when the demo runs in the VM.
-pub fn parse_args(args: &[String]) -> Result<vm::Options> {
+/// Parses `[--topology dsr|ha|ecmp] [--kernel 6.1|6.12]`.
+pub fn parse_args(args: &[String]) -> Result<Demo> {
     let mut options = vm::Options::default();
-    match args {
-        [] => {}
-        [flag, series] if flag == "--kernel" => options.kernel = series.parse()?,
-        _ => {
-            return Err(Error::Usage(format!(
-                "unexpected arguments for `demo`: {args:?}"
-            )))
+    let mut scenario = &DSR_LAB;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| Error::Usage(format!("`demo {flag}` needs a value")))?;
+        match flag.as_str() {
+            "--kernel" => options.kernel = value.parse()?,
+            "--topology" => {
+                scenario = match value.as_str() {
+                    "dsr" => &DSR_LAB,
+                    "ha" => &HA_LAB,
+                    "ecmp" => &ECMP_LAB,
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "`demo --topology {other}`: the demos are dsr, ha and ecmp"
+                        )))
+                    }
+                }
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unexpected arguments for `demo`: {args:?}"
+                )))
+            }
         }
     }
-    Ok(options)
+    Ok(Demo { options, scenario })
 }
 
 /// Runs the demo on the host when its kernel has IPVS and we are root, else in the VM.
-pub fn run(options: &vm::Options, root: &Path) -> Result<i32> {
-    let scenario = &DSR_LAB;
+pub fn run(demo: &Demo, root: &Path) -> Result<i32> {
+    let (options, scenario) = (&demo.options, demo.scenario);
     let script = script(scenario, &build_rtsetup(root)?);
     println!("xtask demo: {}", scenario.title);
     match place() {
@@ -178,7 +235,23 @@ mod tests {
     #[test]
     fn parses_the_kernel_option() {
         let args = ["--kernel".to_string(), "6.12".to_string()];
-        assert_eq!(parse_args(&args).unwrap().kernel, vm::Series::V6_12);
+        assert_eq!(parse_args(&args).unwrap().options.kernel, vm::Series::V6_12);
         assert!(parse_args(&["--vm".to_string()]).is_err());
+        assert!(parse_args(&["--kernel".to_string()]).is_err());
+    }
+
+    #[test]
+    fn parses_the_topology() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ha = parse_args(&args(&["--topology", "ha", "--kernel", "6.1"])).unwrap();
+        assert_eq!(ha.scenario.title, HA_LAB.title);
+        assert!(ha.scenario.steps.iter().any(|s| s.contains("lab fail lb1")));
+        let ecmp = parse_args(&args(&["--topology", "ecmp"])).unwrap();
+        assert_eq!(ecmp.scenario.title, ECMP_LAB.title);
+        assert_eq!(parse_args(&[]).unwrap().scenario.title, DSR_LAB.title);
+        let err = parse_args(&args(&["--topology", "nat"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dsr, ha and ecmp"), "{err}");
     }
 }

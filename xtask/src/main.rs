@@ -26,7 +26,7 @@ pub const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  demo [--kernel 6.1|6.12]
+  demo [--topology dsr|ha|ecmp] [--kernel 6.1|6.12]
       the project's main job end to end: on the host if its kernel has IPVS and you are root,
       else in the VM
   vm [--kernel 6.1|6.12] [--timeout SECS] [--env NAME=VALUE]... [--] CMD [ARGS...]

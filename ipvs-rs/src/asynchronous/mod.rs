@@ -14,6 +14,7 @@ use crate::dump::Decoder;
 use crate::handle::{get_destinations, get_service, info_from, service_from, timeouts_from};
 use crate::merge::{self, ServiceMerge};
 use crate::socket::{open_sockets, Channel, Conn, Reply, Sockets, DEFAULT_TIMEOUT};
+use crate::validation::Validation;
 use crate::wire::{daemon_entry, destination_entry, service_entry, IpvsCmd, IpvsMessage};
 use crate::{
     AddressFamily, Batch, Daemon, DaemonState, Destination, Info, Netns, Request, Result, Service,
@@ -62,6 +63,7 @@ use conn::AsyncConn;
 /// ```
 pub struct AsyncHandle {
     conn: Mutex<AsyncConn>,
+    validation: Validation,
 }
 
 impl AsyncHandle {
@@ -85,7 +87,14 @@ impl AsyncHandle {
         let conn = Conn::new(sockets, Some(DEFAULT_TIMEOUT))?;
         Ok(AsyncHandle {
             conn: Mutex::new(AsyncConn::new(conn, Some(DEFAULT_TIMEOUT))?),
+            validation: Validation::default(),
         })
+    }
+
+    /// Turns the checks made before sending on or off (on by default), as
+    /// [`Handle::set_validation`](crate::Handle::set_validation) does.
+    pub fn set_validation(&self, enabled: bool) {
+        self.validation.set(enabled);
     }
 
     /// Sets how long to wait for each reply from the kernel; `None` waits forever.
@@ -129,7 +138,8 @@ impl AsyncHandle {
 
     /// Sends one write request and waits for the kernel's answer.
     pub async fn execute(&self, request: &Request) -> Result<()> {
-        self.transact(&request.to_message(), request.names())
+        self.validation.check(request)?;
+        self.transact(&request.message(), request.names())
             .await
             .map(drop)
     }
@@ -137,6 +147,9 @@ impl AsyncHandle {
     /// Sends every request of `batch`, many per `sendmsg`, and returns one result per
     /// request, in order; **not atomic** (see [`Handle::apply`](crate::Handle::apply)).
     pub async fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
+        if let Some(refused) = self.validation.refuse(batch) {
+            return refused;
+        }
         let mut outcomes = Outcomes::new(batch);
         let mut conn = match self.lock().await {
             Ok(conn) => conn,

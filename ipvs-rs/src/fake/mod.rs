@@ -83,6 +83,7 @@ mod rules;
 
 use std::sync::{Mutex, MutexGuard};
 
+use crate::validation::Validation;
 use crate::wire::IpvsCmd;
 use crate::{
     Daemon, DaemonState, Destination, Error, Info, Ipvs, Request, Result, Service, ServiceKey,
@@ -97,6 +98,7 @@ use crate::{
 #[derive(Debug)]
 pub struct FakeIpvs {
     state: Mutex<State>,
+    validation: Validation,
 }
 
 #[derive(Debug)]
@@ -129,6 +131,7 @@ impl FakeIpvs {
     /// default timeouts (TCP 900 s, TCP FIN 120 s, UDP 300 s), no sync daemon.
     pub fn new() -> Self {
         FakeIpvs {
+            validation: Validation::default(),
             state: Mutex::new(State {
                 services: Vec::new(),
                 timeouts: Timeouts {
@@ -150,6 +153,13 @@ impl FakeIpvs {
         let mut state = self.lock();
         state.interfaces.retain(|(n, _)| *n != name);
         state.interfaces.push((name, mtu));
+    }
+
+    /// Turns the library's checks before a request is handled on or off (on by default), as
+    /// [`Handle::set_validation`](crate::Handle::set_validation) does: with them off, the fake
+    /// answers as the kernel does.
+    pub fn set_validation(&self, enabled: bool) {
+        self.validation.set(enabled);
     }
 
     /// Makes the next call on this fake (read or write) fail with `error` and change nothing:
@@ -306,6 +316,7 @@ impl State {
                     .map(drop)
                     .ok_or_else(|| rules::kernel(cmd, libc::ESRCH))
             }
+            #[cfg(feature = "wire")]
             Request::Raw(msg) => Err(Error::Kernel {
                 command: msg.cmd,
                 errno: libc::EOPNOTSUPP,
@@ -409,7 +420,19 @@ fn zero(entry: &mut Entry) {
 
 impl Ipvs for FakeIpvs {
     fn execute(&self, request: &Request) -> Result<()> {
+        self.validation.check(request)?;
         self.begin()?.execute(request)
+    }
+
+    fn apply(&self, batch: &crate::Batch) -> Vec<Result<()>> {
+        if let Some(refused) = self.validation.refuse(batch) {
+            return refused;
+        }
+        batch
+            .requests()
+            .iter()
+            .map(|r| self.begin().and_then(|mut state| state.execute(r)))
+            .collect()
     }
 
     fn services(&self) -> Result<Vec<Service>> {

@@ -1,11 +1,13 @@
 //! Checks made before a request is sent: ipvsadm 1.31's rules and the kernel's, so a mistake
 //! is a typed error naming the field instead of a bare errno, or a value stored wrongly.
 
+mod switch;
 mod violation;
 
 use std::fmt;
 use std::net::SocketAddr;
 
+pub(crate) use switch::Validation;
 pub use violation::{Violation, PE_NAME_MAX, SCHEDULER_NAME_MAX};
 
 use crate::reconcile::Change;

@@ -1,10 +1,12 @@
 //! The lab's IPVS part, through ipvs-rs: the virtual service in the director's namespace and
 //! one destination per real server, with the lab's forwarding method.
 
-use ipvs_rs::{Destination, Forwarding, Handle, Scheduler, Service, ServiceKey, Tunnel};
+use ipvs_rs::{
+    Destination, Forwarding, Handle, Scheduler, Service, ServiceFlags, ServiceKey, Tunnel,
+};
 
 use crate::error::{Error, Result};
-use crate::lab::topology::{Mode, Topology};
+use crate::lab::topology::{Mode, Pattern, Topology};
 use crate::netns::Netns;
 
 /// The forwarding method IPVS uses for `mode`.
@@ -45,7 +47,11 @@ pub fn program(topology: &Topology, director: &Netns) -> Result<()> {
         place: director.place(),
         source,
     };
-    let service = Service::new(key).with_scheduler(Scheduler::from_name(&topology.scheduler));
+    let mut service = Service::new(key).with_scheduler(Scheduler::from_name(&topology.scheduler));
+    // Directors behind ECMP must pick the same real server for a flow whatever its port.
+    if topology.pattern == Pattern::Ecmp && topology.scheduler == "mh" {
+        service = service.with_flags(ServiceFlags::MH_PORT);
+    }
     match ipvs.add_service(&service) {
         Err(ipvs_rs::Error::ServiceExists) => ipvs.update_service(&service),
         other => other,

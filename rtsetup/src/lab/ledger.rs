@@ -135,6 +135,17 @@ pub enum Entry {
         /// The value the lab set.
         value: String,
     },
+    /// An IPVS connection sync daemon the lab started.
+    SyncDaemon {
+        /// The namespace it runs in.
+        netns: NsRef,
+        /// `master` or `backup`.
+        role: String,
+        /// Its multicast interface.
+        interface: String,
+        /// Its sync id.
+        sync_id: u8,
+    },
     /// A process the lab started, detached.
     Process {
         /// The namespace it runs in.
@@ -159,6 +170,7 @@ impl Entry {
             | Entry::Address { netns, .. }
             | Entry::Route { netns, .. }
             | Entry::Sysctl { netns, .. }
+            | Entry::SyncDaemon { netns, .. }
             | Entry::Process { netns, .. } => Some(netns),
         }
     }
@@ -197,6 +209,15 @@ impl fmt::Display for Entry {
                 previous,
                 ..
             } => write!(f, "sysctl {key} in {netns} (back to {previous})"),
+            Entry::SyncDaemon {
+                netns,
+                role,
+                interface,
+                sync_id,
+            } => write!(
+                f,
+                "IPVS {role} sync daemon on {interface} (sync id {sync_id}) in {netns}"
+            ),
             Entry::Process {
                 label, pid, argv, ..
             } => write!(f, "process {label} (pid {pid}: {})", argv.join(" ")),
@@ -472,6 +493,84 @@ impl Ledger {
         }
         self.push(entry)?;
         rtnl.add_route(destination, gateway, link)
+    }
+
+    /// Sets the route to `destination` over `gateways` (ECMP), recorded as a route without
+    /// a single gateway; a route to `destination` the lab did not add is refused.
+    pub fn set_multipath_route(
+        &mut self,
+        rtnl: &mut Rtnl,
+        destination: IpNet,
+        gateways: &[IpAddr],
+    ) -> Result<()> {
+        let ns = self.ns_ref(rtnl.netns())?;
+        let entry = Entry::Route {
+            netns: ns,
+            destination,
+            gateway: None,
+        };
+        if !self.entries.contains(&entry) {
+            if rtnl.routes()?.iter().any(|r| r.destination == destination) {
+                return Err(self.taken(format!("{entry}, not added by this lab")));
+            }
+            self.push(entry)?;
+        }
+        rtnl.set_multipath_route(destination, gateways)
+    }
+
+    /// Starts an IPVS sync daemon in `netns`, recorded first, unless one of that role runs.
+    pub fn start_sync_daemon(&mut self, netns: &Netns, daemon: &ipvs_rs::Daemon) -> Result<()> {
+        let handle = crate::lab::ipvs::open(netns)?;
+        let wrap = |action: String, source| Error::Ipvs {
+            action,
+            place: netns.place(),
+            source,
+        };
+        let role = daemon_role(daemon.state);
+        let running = handle
+            .daemons()
+            .map_err(|e| wrap("listing the sync daemons".into(), e))?;
+        if running.iter().any(|d| d.state.contains(daemon.state)) {
+            return Ok(());
+        }
+        let ns = self.ns_ref(netns)?;
+        let entry = Entry::SyncDaemon {
+            netns: ns,
+            role: role.into(),
+            interface: daemon.interface.clone(),
+            sync_id: daemon.sync_id,
+        };
+        if !self.entries.contains(&entry) {
+            self.push(entry)?;
+        }
+        handle
+            .start_daemon(daemon)
+            .map_err(|e| wrap(format!("starting the {role} sync daemon"), e))
+    }
+
+    /// Stops the process recorded as `label` if it is still that process; returns whether
+    /// it ran. Its entry stays, so a later [`Ledger::spawn`] under the label replaces it.
+    pub fn stop(&self, label: &str) -> Result<bool> {
+        let found = self.entries.iter().rev().find_map(|e| match e {
+            Entry::Process {
+                label: l,
+                pid,
+                start_time,
+                ..
+            } if l == label => Some(ProcessId {
+                pid: *pid,
+                start_time: *start_time,
+            }),
+            _ => None,
+        });
+        match found {
+            Some(id) if process::alive(id) => process::stop(id)
+                .map(|removal| removal == Removal::Removed)
+                .map_err(|e| {
+                    Error::from_io("stop", Object::Process(label.into()), Place::Current, e)
+                }),
+            _ => Ok(false),
+        }
     }
 
     /// Sets a sysctl, recording the value it had unless this lab changed it before (so a
@@ -794,6 +893,31 @@ fn undo(entry: &Entry) -> Result<Removal> {
             sysctl::write(&netns, &key, previous)?;
             Ok(Removal::Removed)
         }
+        Entry::SyncDaemon {
+            role,
+            interface,
+            sync_id,
+            ..
+        } => {
+            let handle = crate::lab::ipvs::open(&netns)?;
+            let wrap = |source| Error::Ipvs {
+                action: format!("stopping the {role} sync daemon"),
+                place: netns.place(),
+                source,
+            };
+            let daemons = handle.daemons().map_err(wrap)?;
+            let Some(running) = daemons.iter().find(|d| daemon_role(d.state) == role) else {
+                return Ok(Removal::Missing);
+            };
+            if running.interface != *interface || running.sync_id != *sync_id {
+                return Ok(Removal::Different(format!(
+                    "the {role} daemon runs on {} with sync id {} now",
+                    running.interface, running.sync_id
+                )));
+            }
+            handle.stop_daemon(running.state).map_err(wrap)?;
+            Ok(Removal::Removed)
+        }
         Entry::Process {
             pid,
             start_time,
@@ -804,6 +928,15 @@ fn undo(entry: &Entry) -> Result<Removal> {
             start_time: *start_time,
         })
         .map_err(|e| Error::from_io("stop", Object::Process(label.clone()), netns.place(), e)),
+    }
+}
+
+/// `master` or `backup`, as ipvsadm names a sync daemon's role.
+fn daemon_role(state: ipvs_rs::DaemonState) -> &'static str {
+    if state.contains(ipvs_rs::DaemonState::MASTER) {
+        "master"
+    } else {
+        "backup"
     }
 }
 

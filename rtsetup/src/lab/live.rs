@@ -19,6 +19,8 @@ use crate::rtnl::Rtnl;
 
 /// How long a capture must stay quiet before the live check stops reading it.
 const QUIET: Duration = Duration::from_millis(300);
+/// The most time spent reading one capture after the requests.
+const DRAIN_LIMIT: Duration = Duration::from_secs(3);
 /// Longer than the IPVS estimator's two-second period.
 const COUNTER_SETTLE: Duration = Duration::from_secs(5);
 
@@ -67,8 +69,6 @@ impl Lab {
         let director = self.director();
         let client_ns = Netns::open(&client.name)?;
         let vip = IpAddr::V4(t.vip);
-        // A fresh ARP exchange for the VIP, so the capture shows who answers it.
-        Rtnl::open(&client_ns)?.delete_neighbour(vip)?;
 
         let mut taps = vec![tap(&client.name, &client.inner_link(0))?];
         for index in 0..director.links.len() {
@@ -77,6 +77,9 @@ impl Lab {
         for rs in t.real_servers() {
             taps.push(tap(&rs.name, &rs.inner_link(0))?);
         }
+        // A fresh ARP exchange for the VIP, so the capture shows who answers it; the taps
+        // are open first, as other traffic to the VIP (a lab's streams) resolves it at once.
+        Rtnl::open(&client_ns)?.delete_neighbour(vip)?;
 
         let count = (2 * t.real_servers().count()).max(4);
         let target = SocketAddr::new(vip, t.port);
@@ -96,7 +99,7 @@ impl Lab {
         }
         let mut captured: Vec<(&Tap, Vec<Captured>)> = Vec::new();
         for tap in &taps {
-            captured.push((tap, tap.capture.drain(QUIET)?));
+            captured.push((tap, tap.capture.drain_within(QUIET, DRAIN_LIMIT)?));
         }
 
         self.check_requests(report);

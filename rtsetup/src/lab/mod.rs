@@ -12,26 +12,37 @@
 //! ```
 
 mod check;
+pub mod conns;
 mod down;
+mod failover;
 pub mod ipvs;
+pub mod keepalived;
 pub mod ledger;
 mod live;
+mod multi_verify;
 mod path;
+mod patterns;
+mod pcap;
 mod process;
 mod report;
 mod responder;
+mod scale_out;
 mod state;
+pub mod stream;
+pub mod timeline;
 mod topology;
 mod up;
 mod verify;
 
 pub use check::{check_real_server, Check};
 pub use down::{down, recorded};
+pub use failover::{FailoverRecord, Failure};
 pub use ledger::{Entry, Ledger, Teardown};
+pub use patterns::MAX_REAL_SERVERS;
 pub use report::{IpvsEvidence, PathFrame, Report, RequestOutcome};
 pub use responder::SERVE_HTTP;
 pub use state::STATE_ROOT;
-pub use topology::{Host, HostLink, Mode, Role, Topology};
+pub use topology::{Host, HostLink, Mode, Pattern, Role, Topology, MAX_DIRECTORS};
 
 use crate::error::{Error, Result};
 use crate::netns::Netns;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use crate::capture::{Captured, Direction};
-use crate::frame::Arp;
+use crate::frame::{Arp, TcpFlags};
 use crate::lab::check::Check;
 use crate::lab::live::{Macs, Tap};
 use crate::lab::report::{PathFrame, Report};
@@ -263,7 +263,10 @@ pub(crate) fn first_connection(
         .filter(|(tap, _)| tap.host == *client_host)
         .flat_map(|(_, frames)| frames)
         .filter_map(|c| c.frame.ipv4())
-        .find(|ip| ip.src == client && ip.dst == t.vip)
+        .filter(|ip| ip.src == client && ip.dst == t.vip)
+        // The first connection opened while capturing: older ones (a lab's long-lived
+        // connections) carry on across the capture and are not a request's path.
+        .find(|ip| ip.tcp.is_some_and(|tcp| tcp.flags.0 & TcpFlags::SYN != 0))
         .and_then(|ip| ip.tcp.map(|tcp| tcp.src_port));
     let belongs = |c: &Captured| -> bool {
         if let Some(arp) = c.frame.arp() {

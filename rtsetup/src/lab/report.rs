@@ -5,6 +5,9 @@ use serde::Serialize;
 use crate::capture::Direction;
 use crate::frame::Frame;
 use crate::lab::check::Check;
+use crate::lab::failover::FailoverRecord;
+use crate::lab::stream::Stream;
+use crate::lab::timeline::Timeline;
 use crate::lab::topology::Mode;
 
 /// Everything `lab verify` found.
@@ -23,6 +26,15 @@ pub struct Report {
     pub path: Vec<PathFrame>,
     /// The IPVS service's counters in the director, once the requests are done.
     pub ipvs: Option<IpvsEvidence>,
+    /// `ha` and `ecmp`: the lab's long-lived connections, as its streaming client saw them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<Stream>,
+    /// `ha` and `ecmp`: the last failover `lab fail` injected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverRecord>,
+    /// Its timeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
 }
 
 impl Report {

@@ -44,6 +44,11 @@ impl StateDir {
         self.path.join(format!("{host}.http.log"))
     }
 
+    /// A file of the lab's own under its state directory.
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
     pub(crate) fn error(&self, action: &'static str, path: &Path, e: io::Error) -> Error {
         Error::from_io(
             action,

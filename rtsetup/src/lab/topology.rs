@@ -58,6 +58,43 @@ pub struct Topology {
     pub bridges: Vec<String>,
     /// Hosts, each in a namespace of its own name.
     pub hosts: Vec<Host>,
+    /// One director, an HA pair, or directors behind an ECMP router.
+    #[serde(default, skip_serializing_if = "Pattern::is_single")]
+    pub pattern: Pattern,
+    /// Whether the directors of an `ha` lab run IPVS connection sync daemons; `false` is the
+    /// control run that shows established connections break in a failover without them.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub sync: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// How many directors a lab has and how clients reach them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pattern {
+    /// One director holds the VIP on its link (the walkthrough).
+    #[default]
+    Single,
+    /// Active/backup directors: keepalived's VRRP moves the VIP, IPVS sync daemons copy
+    /// the connection table to the standby.
+    Ha,
+    /// A router spreads flows for the VIP over stateless directors with an ECMP route; each
+    /// holds the VIP on `lo` and schedules with `mh`, so every director picks the same real
+    /// server for a flow.
+    Ecmp,
+}
+
+impl Pattern {
+    fn is_single(&self) -> bool {
+        *self == Pattern::Single
+    }
 }
 
 /// IPVS forwarding modes a lab can be built for.
@@ -120,6 +157,8 @@ pub enum Role {
     Director,
     /// Serves HTTP behind the VIP.
     RealServer,
+    /// Routes the client's packets for the VIP over the directors (`ecmp` labs only).
+    Router,
 }
 
 impl Host {
@@ -142,6 +181,9 @@ impl Host {
         }
     }
 }
+
+/// The most directors an `ha` or `ecmp` lab can have.
+pub const MAX_DIRECTORS: usize = 8;
 
 impl Topology {
     /// The scheduler the walkthrough's `ipvsadm -A -t 192.168.0.10:80` gets: ipvsadm's default.
@@ -187,6 +229,8 @@ impl Topology {
             port: 80,
             bridges: vec!["br0".into()],
             hosts,
+            pattern: Pattern::Single,
+            sync: true,
         };
         topology.validate()?;
         Ok(topology)
@@ -266,9 +310,24 @@ impl Topology {
         self.hosts.iter().find(|h| h.role == Role::Client)
     }
 
-    /// The director (`None` until the topology has one; see [`Topology::validate`]).
+    /// The (first) director (`None` until the topology has one; see [`Topology::validate`]).
     pub fn director(&self) -> Option<&Host> {
         self.hosts.iter().find(|h| h.role == Role::Director)
+    }
+
+    /// The directors, in order.
+    pub fn directors(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.iter().filter(|h| h.role == Role::Director)
+    }
+
+    /// The router of an `ecmp` lab.
+    pub fn router(&self) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.role == Role::Router)
+    }
+
+    /// The host called `name`.
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
     }
 
     /// The real servers, in order.
@@ -290,11 +349,42 @@ impl Topology {
                 self.name
             ));
         }
-        for role in [Role::Client, Role::Director] {
-            let count = self.hosts.iter().filter(|h| h.role == role).count();
-            if count != 1 {
-                return invalid(format!("needs exactly one {role:?} host, has {count}"));
-            }
+        let count = |role| self.hosts.iter().filter(|h| h.role == role).count();
+        if count(Role::Client) != 1 {
+            return invalid(format!(
+                "needs exactly one Client host, has {}",
+                count(Role::Client)
+            ));
+        }
+        let (directors, routers) = (count(Role::Director), count(Role::Router));
+        let (wanted, routers_wanted) = match self.pattern {
+            Pattern::Single => (1..=1, 0),
+            Pattern::Ha => (2..=MAX_DIRECTORS, 0),
+            Pattern::Ecmp => (1..=MAX_DIRECTORS, 1),
+        };
+        if !wanted.contains(&directors) {
+            return invalid(if wanted.start() == wanted.end() {
+                format!("needs exactly one Director host, has {directors}")
+            } else {
+                format!(
+                    "a {:?} lab needs {} to {} Director hosts, has {directors}",
+                    self.pattern,
+                    wanted.start(),
+                    wanted.end()
+                )
+            });
+        }
+        if routers != routers_wanted {
+            return invalid(format!(
+                "a {:?} lab needs {routers_wanted} Router hosts, has {routers}",
+                self.pattern
+            ));
+        }
+        if self.pattern != Pattern::Single && self.mode != Mode::Route {
+            return invalid(format!(
+                "a {:?} lab forwards by direct routing (mode = \"route\"), not {:?}",
+                self.pattern, self.mode
+            ));
         }
         if self.real_servers().count() == 0 {
             return invalid("needs at least one real server".into());
@@ -348,7 +438,7 @@ impl Topology {
         if self.port == 0 {
             return invalid("port 0 is not a TCP port a client can connect to".into());
         }
-        if let (Mode::Route, Some(director)) = (self.mode, self.director()) {
+        for director in self.directors().filter(|_| self.mode == Mode::Route) {
             let director = director.links[0].address;
             for rs in self.real_servers() {
                 if !director.contains(rs.address().into()) {

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::ipnet::IpNet;
 use crate::lab::ledger::{self, Ledger, Name};
-use crate::lab::topology::{Host, Mode, Role};
+use crate::lab::topology::{Host, Mode, Pattern, Role};
 use crate::lab::{ipvs, responder, Lab};
 use crate::netns::Netns;
 use crate::rtnl::Rtnl;
@@ -27,6 +27,10 @@ impl Lab {
     /// name that is up with another topology is an error too (take it down first).
     pub fn up(&self, responder_exe: &Path) -> Result<()> {
         ledger::require_admin("bring up", &self.topology.name)?;
+        if self.topology.pattern == Pattern::Ha {
+            // Before anything is created: the ha lab is nothing without keepalived.
+            crate::lab::keepalived::binary()?;
+        }
         if let Some(saved) = self.state.load_topology()? {
             if saved != self.topology {
                 return Err(Error::Invalid {
@@ -59,14 +63,18 @@ impl Lab {
         for host in self.topology.real_servers() {
             self.prepare_real_server(&mut ledger, host, vip)?;
         }
-        let director = self.director();
-        let director_ns = Netns::open(&director.name)?;
-        let mut lb = Rtnl::open(&director_ns)?;
-        ledger.add_address(&mut lb, &director.inner_link(0), vip)?;
-        if self.topology.mode == Mode::Masq {
-            ledger.set_sysctl(&director_ns, &Key::ip_forward(), "1")?;
+        if self.topology.pattern == Pattern::Single {
+            let director = self.director();
+            let director_ns = Netns::open(&director.name)?;
+            let mut lb = Rtnl::open(&director_ns)?;
+            ledger.add_address(&mut lb, &director.inner_link(0), vip)?;
+            if self.topology.mode == Mode::Masq {
+                ledger.set_sysctl(&director_ns, &Key::ip_forward(), "1")?;
+            }
+            ipvs::program(&self.topology, &director_ns)?;
+        } else {
+            self.up_directors(&mut ledger, vip)?;
         }
-        ipvs::program(&self.topology, &director_ns)?;
         for host in self.topology.real_servers() {
             let listen = SocketAddr::new(IpAddr::V4(host.address()), self.topology.port);
             responder::start(
@@ -77,6 +85,9 @@ impl Lab {
                 responder_exe,
                 &self.state,
             )?;
+        }
+        if self.topology.pattern != Pattern::Single {
+            self.start_streams(&mut ledger, responder_exe)?;
         }
         Ok(())
     }
@@ -123,8 +134,15 @@ impl Lab {
 
     /// The real server side of each mode. Sysctls come before the VIP, so the VIP is never
     /// on `lo` of a host that would still answer ARP for it.
-    fn prepare_real_server(&self, ledger: &mut Ledger, host: &Host, vip: IpNet) -> Result<()> {
-        if host.role != Role::RealServer || self.topology.mode == Mode::Masq {
+    pub(crate) fn prepare_real_server(
+        &self,
+        ledger: &mut Ledger,
+        host: &Host,
+        vip: IpNet,
+    ) -> Result<()> {
+        let hides_vip = host.role == Role::RealServer
+            || (host.role == Role::Director && self.topology.pattern == Pattern::Ecmp);
+        if !hides_vip || self.topology.mode == Mode::Masq {
             return Ok(());
         }
         let netns = Netns::open(&host.name)?;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use crate::error::Result;
 use crate::lab::check::{check_real_server, Check};
 use crate::lab::report::Report;
-use crate::lab::topology::Mode;
+use crate::lab::topology::{Mode, Pattern};
 use crate::lab::{ipvs, Lab};
 use crate::netns::Netns;
 use crate::rtnl::Rtnl;
@@ -26,7 +26,14 @@ impl Lab {
             requests: Vec::new(),
             path: Vec::new(),
             ipvs: None,
+            streams: Vec::new(),
+            failover: None,
+            timeline: None,
         };
+        if t.pattern != Pattern::Single {
+            self.verify_directors(&mut report)?;
+            return Ok(report);
+        }
         self.static_checks(&mut report)?;
         let macs = self.macs()?;
         self.live_checks(&mut report, &macs)?;

@@ -16,13 +16,15 @@ use crate::host;
 pub use kernel::Series;
 pub use qemu::Transcript;
 
-/// Debian packages the lane needs on the host.
+/// Debian packages the lane needs on the host (the guest runs the host's binaries:
+/// keepalived is the `ha` lab's VRRP).
 const PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "busybox-static",
     "cpio",
     "kmod",
     "xz-utils",
+    "keepalived",
 ];
 
 /// How long a guest may run unless `--timeout` says otherwise.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use rtsetup::lab::{Check, Report, Role, Teardown, Topology};
+use rtsetup::lab::{Check, FailoverRecord, Report, Role, Teardown, Topology};
 
 /// What `lab up` prints: who is where.
 pub fn lab_up(topology: &Topology) -> String {
@@ -12,6 +12,7 @@ pub fn lab_up(topology: &Topology) -> String {
             Role::Client => "client",
             Role::Director => "director",
             Role::RealServer => "real server",
+            Role::Router => "router",
         };
         let links: Vec<String> = host
             .links
@@ -26,7 +27,11 @@ pub fn lab_up(topology: &Topology) -> String {
         "  VIP {}:{} in {}, scheduler {}, real servers {} ({})",
         topology.vip,
         topology.port,
-        topology.director().map_or("-", |h| h.name.as_str()),
+        topology
+            .directors()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         topology.scheduler,
         topology
             .real_servers()
@@ -42,6 +47,36 @@ pub fn lab_up(topology: &Topology) -> String {
         topology.name
     );
     let _ = writeln!(out, "next: rtsetup lab verify");
+    out
+}
+
+/// What `lab fail` prints.
+pub fn failover(record: &FailoverRecord) -> String {
+    let secs = |t: u64| (t as f64 - record.fault_ns as f64) / 1e9;
+    let mut out = format!(
+        "{} failed ({:?}); recorded {:.1} s\n",
+        record.director,
+        record.how,
+        secs(record.until_ns)
+    );
+    match (&record.new_holder, record.takeover_ns) {
+        (Some(holder), Some(at)) => {
+            let _ = writeln!(
+                out,
+                "  {holder} announced the VIP {:.2} s after the fault",
+                secs(at)
+            );
+        }
+        (Some(holder), None) => {
+            let _ = writeln!(out, "  {holder} holds the VIP (no announcement captured)");
+        }
+        _ => {}
+    }
+    let _ = writeln!(
+        out,
+        "next: rtsetup lab verify [--pcap DIR], then rtsetup lab restore {}",
+        record.director
+    );
     out
 }
 
