@@ -319,3 +319,90 @@ fn the_resync_period_makes_a_sync_read_the_table() {
     );
     assert_eq!(reconciler.sync(&ipvs, &desired).unwrap().resync, None);
 }
+
+/// The real kernel behind a link that loses one answer: the next write is carried out but
+/// reported as [`Error::Timeout`](ipvs_rs::Error::Timeout), as when a receive times out after
+/// the kernel acted.
+struct LosesOneAnswer<'h> {
+    kernel: &'h Handle,
+    armed: std::cell::Cell<bool>,
+}
+
+impl LosesOneAnswer<'_> {
+    fn lose(&self, result: ipvs_rs::Result<()>) -> ipvs_rs::Result<()> {
+        if self.armed.replace(false) {
+            result.and(Err(ipvs_rs::Error::Timeout))
+        } else {
+            result
+        }
+    }
+}
+
+impl ipvs_rs::Ipvs for LosesOneAnswer<'_> {
+    fn execute(&self, request: &ipvs_rs::Request) -> ipvs_rs::Result<()> {
+        self.lose(self.kernel.execute(request))
+    }
+    fn apply(&self, batch: &ipvs_rs::Batch) -> Vec<ipvs_rs::Result<()>> {
+        let mut results = self.kernel.apply(batch);
+        if let Some(first) = results.first_mut() {
+            *first = self.lose(std::mem::replace(first, Ok(())));
+        }
+        results
+    }
+    fn services(&self) -> ipvs_rs::Result<Vec<Service>> {
+        self.kernel.services()
+    }
+    fn service(&self, key: &ServiceKey) -> ipvs_rs::Result<Service> {
+        self.kernel.service(key)
+    }
+    fn destinations(&self, key: &ServiceKey) -> ipvs_rs::Result<Vec<Destination>> {
+        self.kernel.destinations(key)
+    }
+    fn info(&self) -> ipvs_rs::Result<ipvs_rs::Info> {
+        self.kernel.info()
+    }
+    fn timeouts(&self) -> ipvs_rs::Result<ipvs_rs::Timeouts> {
+        self.kernel.timeouts()
+    }
+    fn daemons(&self) -> ipvs_rs::Result<Vec<ipvs_rs::Daemon>> {
+        self.kernel.daemons()
+    }
+}
+
+/// A request that timed out (its outcome unknown: here the kernel did carry it out) makes the
+/// next sync read the whole table, which finds the change made and sends nothing more.
+#[test]
+fn a_timed_out_request_forces_a_resync() {
+    let ipvs = handle();
+    let link = LosesOneAnswer {
+        kernel: &ipvs,
+        armed: std::cell::Cell::new(false),
+    };
+    let mut desired = four_services();
+    let mut reconciler = Reconciler::new(owned());
+    reconciler.sync(&link, &desired).unwrap();
+    desired.insert_destination(&vip(2), real(8).with_weight(4));
+    link.armed.set(true);
+    let sync = reconciler.sync(&link, &desired).unwrap();
+    assert_eq!(sync.resync, None);
+    assert!(
+        matches!(sync.report.failures[..], [ref f] if matches!(f.error, ipvs_rs::Error::Timeout)),
+        "{}",
+        sync.report
+    );
+    let carried_out = ipvs.destinations(&vip(2)).unwrap();
+    assert!(
+        carried_out
+            .iter()
+            .any(|d| d.addr == real(8).addr && d.weight == 4),
+        "the kernel did not get the request: {carried_out:?}"
+    );
+
+    let next = reconciler.sync(&link, &desired).unwrap();
+    assert_eq!(next.resync, Some(Resync::Failure));
+    assert!(next.report.failures.is_empty(), "{}", next.report);
+    assert_eq!(next.report.applied(), 0, "{}", next.report);
+    assert!(reconcile::plan(&ipvs, &desired, &owned())
+        .unwrap()
+        .is_empty());
+}
