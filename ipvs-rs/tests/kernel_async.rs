@@ -142,14 +142,20 @@ fn the_same_errors_and_values_as_handle() {
             Err(Error::NoSuchService)
         ));
         ipvs.add_service(&Service::new(key(1))).await.unwrap();
+        // Checked before sending, as Handle checks it; with the checks off, the kernel's answer.
+        let negative = dest(1).with_weight(-1);
+        let refused = ipvs.add_destination(&key(1), &negative).await.unwrap_err();
+        assert_eq!(refused.errno(), Some(libc::ERANGE));
+        assert!(matches!(refused, Error::Invalid(_)), "{refused}");
+        ipvs.set_validation(false);
         assert!(matches!(
-            ipvs.add_destination(&key(1), &dest(1).with_weight(-1))
-                .await,
+            ipvs.add_destination(&key(1), &negative).await,
             Err(Error::Kernel {
                 errno: libc::ERANGE,
                 ..
             })
         ));
+        ipvs.set_validation(true);
         ipvs.set_timeouts(&Timeouts::new(0, 30, 0)).await.unwrap();
         assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts::new(900, 30, 300));
         ipvs.zero(None).await.unwrap();
