@@ -235,17 +235,8 @@ impl Rtnl {
                 ),
             });
         }
-        let mut message = LinkMessage::default();
-        message
-            .attributes
-            .push(LinkAttribute::IfName(name.to_string()));
-        message
-            .attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
-                InfoKind::Bridge,
-            )]));
         self.request(
-            RouteNetlinkMessage::NewLink(message),
+            RouteNetlinkMessage::NewLink(bridge_message(name, 0)),
             NLM_F_CREATE | NLM_F_EXCL,
         )
         .map_err(|e| e.into_error("create", Object::Bridge(name.into()), self.place()))?;
@@ -393,17 +384,12 @@ impl Rtnl {
     /// interface of that name is always [`Error::Exists`], and so is a taken index. Choosing
     /// the index lets a caller record the bridge's identity before it exists.
     pub fn create_bridge(&mut self, name: &str, index: u32) -> Result<Link> {
-        let mut message = LinkMessage::default();
-        message.header.index = index;
-        message
-            .attributes
-            .push(LinkAttribute::IfName(name.to_string()));
-        message
-            .attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
-                InfoKind::Bridge,
-            )]));
-        self.create_exactly(message, Object::Bridge(name.into()), name, index)
+        self.create_exactly(
+            bridge_message(name, index),
+            Object::Bridge(name.into()),
+            name,
+            index,
+        )
     }
 
     /// Creates a veth pair `name` (here, index `index`) and `peer` (in `peer_netns`, index
@@ -499,4 +485,19 @@ fn namespace_fd(netns: &Netns) -> Result<OwnedFd> {
                 e,
             )
         })
+}
+
+/// A request for a bridge named `name`; index 0 lets the kernel choose one.
+fn bridge_message(name: &str, index: u32) -> LinkMessage {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    message
+        .attributes
+        .push(LinkAttribute::IfName(name.to_string()));
+    message
+        .attributes
+        .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+            InfoKind::Bridge,
+        )]));
+    message
 }
