@@ -4,9 +4,6 @@
 //! per namespace follows: the netlink family, module loading, and /proc/net/ip_vs_conn for
 //! `-c` (which a handle opened in another namespace would not reach).
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-
 use ipvs_rs::Netns;
 
 use crate::error::{Error, Result};
@@ -44,17 +41,13 @@ pub fn namespace(name: &str) -> Netns {
 
 /// Moves this (single-threaded) process into the namespace.
 pub fn enter(name: &str) -> Result<()> {
-    let path = namespace(name).path();
-    let fail = |reason: String| Error::Netns {
+    namespace(name).enter().map_err(|e| Error::Netns {
         name: name.to_string(),
-        reason,
-    };
-    let file = File::open(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    // SAFETY: setns on a namespace file descriptor we own; the process has one thread here.
-    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(fail(std::io::Error::last_os_error().to_string()));
-    }
-    Ok(())
+        reason: match e {
+            ipvs_rs::Error::Netns { path, source } => format!("{}: {source}", path.display()),
+            other => other.to_string(),
+        },
+    })
 }
 
 #[cfg(test)]

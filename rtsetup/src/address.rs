@@ -57,7 +57,7 @@ impl Rtnl {
     /// The same address already on that interface is not an error.
     ///
     /// ```no_run
-    /// use rtsetup::{Netns, Rtnl};
+    /// use rtsetup::{Netns, NetnsExt, Rtnl};
     /// let mut ap = Rtnl::open(&Netns::open("ap")?)?;
     /// ap.add_address("lo", "192.168.0.10/32".parse()?)?;
     /// # Ok::<(), rtsetup::Error>(())

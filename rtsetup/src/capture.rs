@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Object, Place, Result};
 use crate::frame::Frame;
-use crate::netns::Netns;
+use crate::netns::{within, Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 
 /// Which way a captured frame went through the interface.
@@ -59,6 +59,7 @@ impl Capture {
     /// Starts capturing every frame on `link` in `netns`.
     ///
     /// ```no_run
+    /// use rtsetup::NetnsExt;
     /// use std::time::Duration;
     /// let lb = rtsetup::Netns::open("lb")?;
     /// let capture = rtsetup::capture::Capture::open(&lb, "lb-veth0")?;
@@ -74,19 +75,17 @@ impl Capture {
             |action, e| Error::from_io(action, Object::Capture(link.into()), place.clone(), e);
         // Protocol 0 receives nothing until bind names the protocol and interface, so no
         // frame from another interface slips in between socket() and bind().
-        let fd = netns
-            .run(|| {
-                // SAFETY: plain socket(2); the descriptor is owned right below.
-                let raw = unsafe {
-                    libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0)
-                };
-                if raw < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: raw is a fresh descriptor nobody else owns.
-                Ok(unsafe { OwnedFd::from_raw_fd(raw) })
-            })?
-            .map_err(|e| fail("open", e))?;
+        let fd = within(netns, || {
+            // SAFETY: plain socket(2); the descriptor is owned right below.
+            let raw =
+                unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+            if raw < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: raw is a fresh descriptor nobody else owns.
+            Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+        })?
+        .map_err(|e| fail("open", e))?;
         let address = link_address(index);
         // SAFETY: address is a valid sockaddr_ll of the size passed.
         let bound = unsafe {

@@ -72,6 +72,8 @@ pub enum Place {
     Registry,
     /// The filesystem, for files that belong to no namespace.
     Filesystem,
+    /// A namespace given by file, process or descriptor rather than by name.
+    Netns(ipvs_rs::Netns),
 }
 
 impl fmt::Display for Place {
@@ -81,6 +83,7 @@ impl fmt::Display for Place {
             Place::Named(name) => write!(f, "namespace {name}"),
             Place::Registry => f.write_str(crate::netns::NETNS_RUN_DIR),
             Place::Filesystem => f.write_str("the filesystem"),
+            Place::Netns(netns) => netns.fmt(f),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use crate::error::{Error, Object, Result};
-use crate::netns::Netns;
+use crate::netns::{within, Netns, NetnsExt};
 
 /// How long either side waits for the other.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -81,13 +81,14 @@ pub struct Response {
 /// `GET /` from inside `netns` to `addr`, like `curl http://ADDR/` run there.
 ///
 /// ```no_run
+/// use rtsetup::NetnsExt;
 /// let client = rtsetup::Netns::open("client")?;
 /// let response = rtsetup::http::get(&client, "192.168.0.10:80".parse().unwrap())?;
 /// assert_eq!(response.status, 200);
 /// # Ok::<(), rtsetup::Error>(())
 /// ```
 pub fn get(netns: &Netns, addr: SocketAddr) -> Result<Response> {
-    netns.run(|| fetch(addr))?.map_err(|e| {
+    within(netns, || fetch(addr))?.map_err(|e| {
         Error::from_io(
             "GET",
             Object::Url(format!("http://{addr}/")),

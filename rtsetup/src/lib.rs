@@ -4,10 +4,10 @@
 //! Every network operation goes through an [`Rtnl`] connection opened in one namespace:
 //!
 //! ```no_run
-//! use rtsetup::{Netns, Rtnl, sysctl};
+//! use rtsetup::{sysctl, Netns, NetnsExt, Rtnl};
 //!
 //! let ap = Netns::create("ap")?;
-//! let mut host = Rtnl::open(&Netns::current())?;
+//! let mut host = Rtnl::open(&Netns::Current)?;
 //! host.add_bridge("br0")?;
 //! host.add_veth("ap-br0", "ap-veth0", Some(&ap))?;
 //! host.set_controller("ap-br0", "br0")?;
@@ -48,7 +48,7 @@ pub use ipnet::IpNet;
 pub use link::Link;
 pub use mac::MacAddr;
 pub use neighbour::Neighbour;
-pub use netns::{in_netns, Netns, NsIdentity};
+pub use netns::{in_netns, Netns, NetnsExt, NsIdentity};
 pub use removal::Removal;
 pub use route::Route;
 pub use rtnl::Rtnl;

@@ -11,7 +11,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Error, Object, Result};
 use crate::mac::MacAddr;
-use crate::netns::Netns;
+use crate::netns::{namespace_file, Netns, NetnsExt};
 use crate::removal::Removal;
 use crate::rtnl::Rtnl;
 
@@ -133,9 +133,9 @@ impl Rtnl {
     /// taken by anything else is [`Error::Exists`].
     ///
     /// ```no_run
-    /// use rtsetup::{Netns, Rtnl};
+    /// use rtsetup::{Netns, NetnsExt, Rtnl};
     /// let lb = Netns::create("lb")?;
-    /// let mut host = Rtnl::open(&Netns::current())?;
+    /// let mut host = Rtnl::open(&Netns::Current)?;
     /// host.add_veth("lb-br0", "lb-veth0", Some(&lb))?;
     /// # Ok::<(), rtsetup::Error>(())
     /// ```
@@ -149,7 +149,7 @@ impl Rtnl {
             .attributes
             .push(LinkAttribute::IfName(peer.to_string()));
         let peer_fd = match peer_netns {
-            Some(netns) if netns != self.netns() => Some(namespace_fd(netns)?),
+            Some(netns) if netns != self.netns() => Some(OwnedFd::from(namespace_file(netns)?)),
             _ => None,
         };
         if let Some(fd) = &peer_fd {
@@ -319,7 +319,7 @@ impl Rtnl {
                 place: self.place().clone(),
             });
         };
-        let fd = namespace_fd(netns)?;
+        let fd = OwnedFd::from(namespace_file(netns)?);
         let mut message = LinkMessage::default();
         message.header.index = link.index;
         message
@@ -354,7 +354,7 @@ impl Rtnl {
     ///
     /// ```no_run
     /// use rtsetup::{Netns, Removal, Rtnl};
-    /// let mut host = Rtnl::open(&Netns::current())?;
+    /// let mut host = Rtnl::open(&Netns::Current)?;
     /// let bridge = host.create_bridge("br7", 70_007)?;
     /// assert_eq!(host.delete_link_if("br7", bridge.index, "bridge")?, Removal::Removed);
     /// # Ok::<(), rtsetup::Error>(())
@@ -408,7 +408,7 @@ impl Rtnl {
             .attributes
             .push(LinkAttribute::IfName(peer.to_string()));
         let peer_fd = if peer_netns != self.netns() {
-            Some(namespace_fd(peer_netns)?)
+            Some(OwnedFd::from(namespace_file(peer_netns)?))
         } else {
             None
         };
@@ -470,21 +470,6 @@ impl Rtnl {
             .map(|_| ())
             .map_err(|e| e.into_error(action, Object::Link(name.into()), self.place()))
     }
-}
-
-/// An open descriptor of `netns` for IFLA_NET_NS_FD; the caller's own namespace when
-/// `netns` is [`Netns::current`].
-fn namespace_fd(netns: &Netns) -> Result<OwnedFd> {
-    netns
-        .run(|| std::fs::File::open("/proc/thread-self/ns/net").map(OwnedFd::from))?
-        .map_err(|e| {
-            Error::from_io(
-                "open",
-                Object::Netns(netns.name().unwrap_or("(current)").into()),
-                netns.place(),
-                e,
-            )
-        })
 }
 
 /// A request for a bridge named `name`; index 0 lets the kernel choose one.

@@ -1,8 +1,14 @@
 //! Named network namespaces, compatible with iproute2's `ip netns`.
 //!
+//! The namespace type is ipvs-rs's [`Netns`], shared by the whole project: a lab's namespace
+//! is the same value a [`Handle`](ipvs_rs::Handle) opens in, and entering one is ipvs-rs's
+//! [`Netns::run`]. What rtsetup adds, through [`NetnsExt`], is the registry: creating,
+//! listing and deleting named namespaces, telling one from another, and starting processes
+//! inside them.
+//!
 //! A named namespace is a bind mount of a namespace file onto `/run/netns/NAME`, exactly as
 //! `ip netns add` makes it, so `ip netns exec NAME ...` works on namespaces made here and
-//! [`Netns::open`] works on namespaces made by `ip`.
+//! [`NetnsExt::open`] works on namespaces made by `ip`.
 //!
 //! Network namespaces belong to threads, not processes. Everything here that must happen
 //! inside a namespace therefore runs on a short-lived helper thread that joins it with
@@ -10,7 +16,7 @@
 //! they were created in, so a socket opened on such a thread (netlink, AF_PACKET, TCP) can be
 //! used from any thread afterwards.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -23,49 +29,42 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 
+pub use ipvs_rs::Netns;
+
 use crate::error::{Error, Object, Place, Result};
 use crate::removal::Removal;
-
-/// The namespace in ipvs-rs's terms, the type that names a namespace across the project.
-impl From<&Netns> for ipvs_rs::Netns {
-    fn from(netns: &Netns) -> Self {
-        match netns.name() {
-            Some(name) => ipvs_rs::Netns::Named(name.into()),
-            None => ipvs_rs::Netns::Current,
-        }
-    }
-}
 
 /// Where iproute2 keeps named network namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
 
-/// A network namespace to work in: a named one under `/run/netns`, or the calling thread's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Netns {
-    name: Option<String>,
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for ipvs_rs::Netns {}
 }
 
-impl Netns {
-    /// The namespace of the calling thread at the time each operation runs.
-    pub fn current() -> Netns {
-        Netns { name: None }
-    }
-
+/// rtsetup's operations on [`Netns`]: the registry of named namespaces under `/run/netns`
+/// (create, open, list, delete), their identity, and processes started inside them.
+///
+/// Bring it into scope to call them as `Netns::create("lb")` or `netns.identity()`:
+///
+/// ```no_run
+/// use rtsetup::{Netns, NetnsExt};
+/// let lb = Netns::create("lb")?;
+/// assert_eq!(lb, Netns::Named("lb".into()));
+/// println!("{lb} is {}", lb.identity()?);
+/// # Ok::<(), rtsetup::Error>(())
+/// ```
+pub trait NetnsExt: sealed::Sealed + Sized {
     /// Creates the named namespace, like `ip netns add NAME`. Creating a namespace that
     /// already exists is not an error: the existing one is returned, whoever made it.
     ///
     /// ```no_run
-    /// let lb = rtsetup::Netns::create("lb")?;
+    /// use rtsetup::{Netns, NetnsExt};
+    /// let lb = Netns::create("lb")?;
     /// assert_eq!(lb.name(), Some("lb"));
     /// # Ok::<(), rtsetup::Error>(())
     /// ```
-    pub fn create(name: &str) -> Result<Netns> {
-        validate_name(name)?;
-        if is_namespace_file(&path_of(name)) {
-            return Ok(Netns::named(name));
-        }
-        Netns::create_new(name, |_| Ok(()))
-    }
+    fn create(name: &str) -> Result<Self>;
 
     /// Creates the named namespace, which must not exist yet, and calls `record` with its
     /// identity after the namespace exists but before it gets its name: a caller that
@@ -75,15 +74,80 @@ impl Netns {
     /// An existing namespace of that name is [`Error::Exists`].
     ///
     /// ```no_run
+    /// use rtsetup::{Netns, NetnsExt};
     /// let mut noted = None;
-    /// let lb = rtsetup::Netns::create_new("lb", |identity| {
+    /// let lb = Netns::create_new("lb", |identity| {
     ///     noted = Some(*identity);
     ///     Ok(())
     /// })?;
     /// assert_eq!(noted, Some(lb.identity()?));
     /// # Ok::<(), rtsetup::Error>(())
     /// ```
-    pub fn create_new<F>(name: &str, record: F) -> Result<Netns>
+    fn create_new<F>(name: &str, record: F) -> Result<Self>
+    where
+        F: FnOnce(&NsIdentity) -> Result<()> + Send;
+
+    /// Opens an existing named namespace (made by rtsetup or by `ip netns add`).
+    fn open(name: &str) -> Result<Self>;
+
+    /// True when the named namespace exists.
+    fn exists(name: &str) -> bool;
+
+    /// Deletes the named namespace, like `ip netns delete NAME`: unmounts and removes its
+    /// file. Returns whether it existed; deleting a missing namespace is not an error.
+    ///
+    /// It deletes whatever namespace has that name now, whoever made it. To delete only the
+    /// namespace you created, use [`NetnsExt::delete_if`] with the identity you recorded.
+    ///
+    /// The namespace itself lives on while a process or a socket still uses it.
+    fn delete(name: &str) -> Result<bool>;
+
+    /// Deletes the named namespace only if it is the one `expected` identifies (the
+    /// identity [`NetnsExt::create_new`] reported or [`NetnsExt::identity`] returned earlier).
+    /// An empty file of that name that is no namespace (the mount point of a create that
+    /// was interrupted before mounting) is removed as well.
+    ///
+    /// ```no_run
+    /// use rtsetup::{Netns, NetnsExt, Removal};
+    /// let lb = Netns::create("lb")?;
+    /// let identity = lb.identity()?;
+    /// assert_eq!(Netns::delete_if("lb", &identity)?, Removal::Removed);
+    /// assert_eq!(Netns::delete_if("lb", &identity)?, Removal::Missing);
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal>;
+
+    /// Names of all named namespaces, sorted, like `ip netns list`.
+    fn list() -> Result<Vec<String>>;
+
+    /// The identity of this namespace: its nsfs device and inode and its cookie.
+    fn identity(&self) -> Result<NsIdentity>;
+
+    /// Where this namespace is, for messages.
+    fn place(&self) -> Place;
+
+    /// A [`Command`] for `program` whose process starts inside this namespace (it joins it
+    /// with `setns` between fork and exec), like `ip netns exec NAME program`.
+    ///
+    /// ```no_run
+    /// use rtsetup::{Netns, NetnsExt};
+    /// let ap = Netns::open("ap")?;
+    /// let status = ap.command("true")?.status().expect("spawn");
+    /// # Ok::<(), rtsetup::Error>(())
+    /// ```
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command>;
+}
+
+impl NetnsExt for Netns {
+    fn create(name: &str) -> Result<Netns> {
+        validate_name(name)?;
+        if is_namespace_file(&path_of(name)) {
+            return Ok(Netns::Named(name.into()));
+        }
+        Netns::create_new(name, |_| Ok(()))
+    }
+
+    fn create_new<F>(name: &str, record: F) -> Result<Netns>
     where
         F: FnOnce(&NsIdentity) -> Result<()> + Send,
     {
@@ -143,14 +207,13 @@ impl Netns {
             }
             return Err(e);
         }
-        Ok(Netns::named(name))
+        Ok(Netns::Named(name.into()))
     }
 
-    /// Opens an existing named namespace (made by rtsetup or by `ip netns add`).
-    pub fn open(name: &str) -> Result<Netns> {
+    fn open(name: &str) -> Result<Netns> {
         validate_name(name)?;
         if is_namespace_file(&path_of(name)) {
-            Ok(Netns::named(name))
+            Ok(Netns::Named(name.into()))
         } else {
             Err(Error::NotFound {
                 object: Object::Netns(name.to_string()),
@@ -159,19 +222,11 @@ impl Netns {
         }
     }
 
-    /// True when the named namespace exists.
-    pub fn exists(name: &str) -> bool {
+    fn exists(name: &str) -> bool {
         validate_name(name).is_ok() && is_namespace_file(&path_of(name))
     }
 
-    /// Deletes the named namespace, like `ip netns delete NAME`: unmounts and removes its
-    /// file. Returns whether it existed; deleting a missing namespace is not an error.
-    ///
-    /// It deletes whatever namespace has that name now, whoever made it. To delete only the
-    /// namespace you created, use [`Netns::delete_if`] with the identity you recorded.
-    ///
-    /// The namespace itself lives on while a process or a socket still uses it.
-    pub fn delete(name: &str) -> Result<bool> {
+    fn delete(name: &str) -> Result<bool> {
         validate_name(name)?;
         let path = path_of(name);
         if !path.exists() {
@@ -197,20 +252,7 @@ impl Netns {
         }
     }
 
-    /// Deletes the named namespace only if it is the one `expected` identifies (the
-    /// identity [`Netns::create_new`] reported or [`Netns::identity`] returned earlier).
-    /// An empty file of that name that is no namespace (the mount point of a create that
-    /// was interrupted before mounting) is removed as well.
-    ///
-    /// ```no_run
-    /// use rtsetup::{Netns, Removal};
-    /// let lb = Netns::create("lb")?;
-    /// let identity = lb.identity()?;
-    /// assert_eq!(Netns::delete_if("lb", &identity)?, Removal::Removed);
-    /// assert_eq!(Netns::delete_if("lb", &identity)?, Removal::Missing);
-    /// # Ok::<(), rtsetup::Error>(())
-    /// ```
-    pub fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal> {
+    fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal> {
         validate_name(name)?;
         let path = path_of(name);
         if !is_namespace_file(&path) {
@@ -221,7 +263,7 @@ impl Netns {
             }
             return Ok(Removal::Missing);
         }
-        let found = Netns::named(name).identity()?;
+        let found = Netns::Named(name.into()).identity()?;
         if !found.same(expected) {
             return Ok(Removal::Different(format!(
                 "it is another namespace ({found}, recorded {expected})"
@@ -234,14 +276,12 @@ impl Netns {
         })
     }
 
-    /// The identity of this namespace: its nsfs device and inode and its cookie.
-    pub fn identity(&self) -> Result<NsIdentity> {
-        self.run(NsIdentity::of_thread)?
-            .map_err(|e| Error::from_io("identify", self.object(), self.place(), e))
+    fn identity(&self) -> Result<NsIdentity> {
+        within(self, NsIdentity::of_thread)?
+            .map_err(|e| Error::from_io("identify", object_of(self), self.place(), e))
     }
 
-    /// Names of all named namespaces, sorted, like `ip netns list`.
-    pub fn list() -> Result<Vec<String>> {
+    fn list() -> Result<Vec<String>> {
         let entries = match fs::read_dir(NETNS_RUN_DIR) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -263,64 +303,18 @@ impl Netns {
         Ok(names)
     }
 
-    /// The namespace's name, `None` for [`Netns::current`].
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// Where this namespace is, for messages.
-    pub fn place(&self) -> Place {
-        match &self.name {
-            Some(name) => Place::Named(name.clone()),
-            None => Place::Current,
+    fn place(&self) -> Place {
+        match self {
+            Netns::Current => Place::Current,
+            Netns::Named(name) => Place::Named(name.clone()),
+            other => Place::Netns(other.clone()),
         }
     }
 
-    /// Runs `f` on a dedicated thread inside this namespace and returns its result.
-    ///
-    /// The calling thread's namespace never changes. Sockets created in `f` stay in this
-    /// namespace wherever they are used later. A panic in `f` is resumed on the caller.
-    ///
-    /// ```no_run
-    /// let lb = rtsetup::Netns::open("lb")?;
-    /// let listener = lb.run(|| std::net::TcpListener::bind("0.0.0.0:8080"))?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn run<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce() -> T + Send,
-        T: Send,
-    {
-        let fd = self.open_fd()?;
-        let place = self.place();
-        std::thread::scope(|scope| {
-            let handle = scope.spawn(move || -> Result<T> {
-                if let Some(fd) = fd {
-                    setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| {
-                        Error::from_io("enter", self.object(), place.clone(), e.into())
-                    })?;
-                }
-                Ok(f())
-            });
-            match handle.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
-    }
-
-    /// A [`Command`] for `program` whose process starts inside this namespace (it joins it
-    /// with `setns` between fork and exec), like `ip netns exec NAME program`.
-    ///
-    /// ```no_run
-    /// let ap = rtsetup::Netns::open("ap")?;
-    /// let status = ap.command("true")?.status().expect("spawn");
-    /// # Ok::<(), rtsetup::Error>(())
-    /// ```
-    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
         let mut command = Command::new(program);
-        if let Some(fd) = self.open_fd()? {
-            let fd = Arc::new(fd);
+        if *self != Netns::Current {
+            let fd = Arc::new(OwnedFd::from(namespace_file(self)?));
             // SAFETY: the closure only calls setns(2), which is async-signal-safe, and the
             // descriptor it uses is owned by the closure, so it stays open for every spawn.
             unsafe {
@@ -331,32 +325,57 @@ impl Netns {
         }
         Ok(command)
     }
+}
 
-    fn named(name: &str) -> Netns {
-        Netns {
-            name: Some(name.to_string()),
+/// Runs `f` inside `netns` with [`Netns::run`], with a failure to get there in rtsetup's
+/// terms: a named namespace that is not there is [`Error::NotFound`].
+pub(crate) fn within<T, F>(netns: &Netns, f: F) -> Result<T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    check_named(netns)?;
+    netns.run(f).map_err(|e| entering(netns, e))
+}
+
+/// The namespace file of `netns`, open, for `setns` or `IFLA_NET_NS_FD`.
+pub(crate) fn namespace_file(netns: &Netns) -> Result<fs::File> {
+    check_named(netns)?;
+    netns.file().map_err(|e| entering(netns, e))
+}
+
+/// A name under /run/netns that is no namespace (a leftover mount point, someone's file)
+/// is not one: setns on it would fail with a puzzling EINVAL.
+fn check_named(netns: &Netns) -> Result<()> {
+    match netns.name() {
+        Some(name) if !is_namespace_file(&path_of(name)) => Err(Error::NotFound {
+            object: object_of(netns),
+            place: Place::Registry,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn entering(netns: &Netns, error: ipvs_rs::Error) -> Error {
+    match error {
+        ipvs_rs::Error::Netns { source, .. } => {
+            Error::from_io("enter", object_of(netns), netns.place(), source)
         }
+        other => Error::Ipvs {
+            action: "entering the namespace".into(),
+            place: netns.place(),
+            source: other,
+        },
     }
+}
 
-    fn object(&self) -> Object {
-        Object::Netns(self.name.clone().unwrap_or_else(|| "(current)".into()))
-    }
-
-    fn open_fd(&self) -> Result<Option<OwnedFd>> {
-        let Some(name) = &self.name else {
-            return Ok(None);
-        };
-        let path = path_of(name);
-        if !is_namespace_file(&path) {
-            return Err(Error::NotFound {
-                object: self.object(),
-                place: Place::Registry,
-            });
-        }
-        File::open(&path)
-            .map(|file| Some(OwnedFd::from(file)))
-            .map_err(|e| Error::from_io("open", self.object(), Place::Registry, e))
-    }
+/// The namespace as the object of a message: its name, or its file when it has none.
+pub(crate) fn object_of(netns: &Netns) -> Object {
+    Object::Netns(match netns {
+        Netns::Current => "(current)".into(),
+        Netns::Named(name) => name.clone(),
+        other => other.path().display().to_string(),
+    })
 }
 
 /// What tells one network namespace from another for as long as the machine runs: the
@@ -435,7 +454,8 @@ fn netns_cookie() -> Option<u64> {
     (result == 0).then_some(cookie)
 }
 
-/// Runs `f` on a dedicated thread inside the named namespace; see [`Netns::run`].
+/// Runs `f` on a dedicated thread inside the named namespace; see [`Netns::run`]. A name
+/// that is not there is [`Error::NotFound`].
 ///
 /// ```no_run
 /// let links = rtsetup::in_netns("lb", || std::fs::read_to_string("/proc/thread-self/net/dev"))?;
@@ -446,7 +466,7 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    Netns::open(name)?.run(f)
+    within(&Netns::open(name)?, f)
 }
 
 fn path_of(name: &str) -> PathBuf {

@@ -85,7 +85,7 @@ impl Rtnl {
     /// [`Error::Exists`].
     ///
     /// ```no_run
-    /// use rtsetup::{Netns, Rtnl};
+    /// use rtsetup::{Netns, NetnsExt, Rtnl};
     /// let mut ap = Rtnl::open(&Netns::open("ap")?)?;
     /// ap.add_route("0.0.0.0/0".parse()?, Some("10.0.0.1".parse().unwrap()), None)?;
     /// # Ok::<(), rtsetup::Error>(())
@@ -147,7 +147,7 @@ impl Rtnl {
     /// replaced (whatever its next hops were) if present. One gateway makes a plain route.
     ///
     /// ```no_run
-    /// use rtsetup::{Netns, Rtnl};
+    /// use rtsetup::{Netns, NetnsExt, Rtnl};
     /// let mut router = Rtnl::open(&Netns::open("router")?)?;
     /// let gateways = ["192.168.0.2".parse().unwrap(), "192.168.0.3".parse().unwrap()];
     /// router.set_multipath_route("192.168.0.10/32".parse()?, &gateways)?;

@@ -15,7 +15,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use crate::error::{Error, Object, Place, Result};
-use crate::netns::Netns;
+use crate::netns::{object_of, within, Netns, NetnsExt};
 
 /// Replies larger than this are split by the kernel; 32 KiB is its own dump chunk size.
 const RECV_BUFFER: usize = 64 * 1024;
@@ -36,6 +36,7 @@ impl Rtnl {
     /// Opens a connection to the network stack of `netns`.
     ///
     /// ```no_run
+    /// use rtsetup::NetnsExt;
     /// let mut lb = rtsetup::Rtnl::open(&rtsetup::Netns::open("lb")?)?;
     /// let link = lb.link("lb-veth0")?;
     /// println!("{} has MAC {:?}", link.name, link.mac);
@@ -43,21 +44,20 @@ impl Rtnl {
     /// ```
     pub fn open(netns: &Netns) -> Result<Rtnl> {
         let place = netns.place();
-        let socket = netns
-            .run(|| -> io::Result<Socket> {
-                let mut socket = Socket::new(NETLINK_ROUTE)?;
-                socket.bind_auto()?;
-                socket.connect(&SocketAddr::new(0, 0))?;
-                Ok(socket)
-            })?
-            .map_err(|e| {
-                Error::from_io(
-                    "open a netlink socket for",
-                    Object::Netns(netns.name().unwrap_or("(current)").into()),
-                    place.clone(),
-                    e,
-                )
-            })?;
+        let socket = within(netns, || -> io::Result<Socket> {
+            let mut socket = Socket::new(NETLINK_ROUTE)?;
+            socket.bind_auto()?;
+            socket.connect(&SocketAddr::new(0, 0))?;
+            Ok(socket)
+        })?
+        .map_err(|e| {
+            Error::from_io(
+                "open a netlink socket for",
+                object_of(netns),
+                place.clone(),
+                e,
+            )
+        })?;
         Ok(Rtnl {
             socket,
             sequence: 0,

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use crate::error::{Error, Object, Result};
-use crate::netns::Netns;
+use crate::netns::{within, Netns, NetnsExt};
 
 /// A network sysctl key.
 ///
@@ -78,15 +78,14 @@ impl std::str::FromStr for Key {
 /// Reads a sysctl in `netns`, trimmed, like `sysctl -n KEY`.
 ///
 /// ```no_run
-/// use rtsetup::{sysctl, Netns};
+/// use rtsetup::{sysctl, Netns, NetnsExt};
 /// let ap = Netns::open("ap")?;
 /// let value = sysctl::read(&ap, &sysctl::Key::ipv4_conf("all", "arp_ignore"))?;
 /// # Ok::<(), rtsetup::Error>(())
 /// ```
 pub fn read(netns: &Netns, key: &Key) -> Result<String> {
     let path = key.path();
-    netns
-        .run(|| fs::read_to_string(&path))?
+    within(netns, || fs::read_to_string(&path))?
         .map(|value| value.trim().to_string())
         .map_err(|e| Error::from_io("read", Object::Sysctl(key.to_string()), netns.place(), e))
 }
@@ -94,8 +93,7 @@ pub fn read(netns: &Netns, key: &Key) -> Result<String> {
 /// Writes a sysctl in `netns`, like `sysctl -w KEY=VALUE`.
 pub fn write(netns: &Netns, key: &Key, value: &str) -> Result<()> {
     let path = key.path();
-    netns
-        .run(|| fs::write(&path, value))?
+    within(netns, || fs::write(&path, value))?
         .map_err(|e| Error::from_io("write", Object::Sysctl(key.to_string()), netns.place(), e))
 }
 

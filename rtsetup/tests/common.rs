@@ -1,6 +1,6 @@
 //! Scratch namespaces for host tests: unique names, deleted on drop.
 
-use rtsetup::{Netns, Rtnl};
+use rtsetup::{Netns, NetnsExt, Rtnl};
 
 /// Named namespaces that belong to one test and vanish with it (their veths with them).
 pub struct Scratch {

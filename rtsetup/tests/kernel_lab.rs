@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ipvs_rs::{Destination, Forwarding};
 use rtsetup::lab::{ipvs, Lab, Mode, Report, Topology};
 use rtsetup::sysctl::{self, Key};
-use rtsetup::{Netns, Rtnl};
+use rtsetup::{Netns, NetnsExt, Rtnl};
 
 static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -105,7 +105,7 @@ fn assert_nothing_left(topology: &Topology) {
             host.name
         );
     }
-    let mut here = Rtnl::open(&Netns::current()).unwrap();
+    let mut here = Rtnl::open(&Netns::Current).unwrap();
     for name in topology
         .bridges
         .iter()

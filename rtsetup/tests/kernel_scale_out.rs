@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rtsetup::lab::{Failure, Lab, Report, Topology};
-use rtsetup::{Netns, Rtnl};
+use rtsetup::{Netns, NetnsExt, Rtnl};
 
 static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -69,7 +69,7 @@ fn assert_nothing_left(topology: &Topology) {
             host.name
         );
     }
-    let mut here = Rtnl::open(&Netns::current()).unwrap();
+    let mut here = Rtnl::open(&Netns::Current).unwrap();
     for bridge in &topology.bridges {
         assert!(
             here.find_link(bridge).unwrap().is_none(),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rtsetup::lab::{Lab, Topology, STATE_ROOT};
 use rtsetup::sysctl::{self, Key};
-use rtsetup::{Error, Netns, Rtnl};
+use rtsetup::{Error, Netns, NetnsExt, Rtnl};
 
 fn topology(pid: u32) -> Topology {
     let id = pid % 100_000;
@@ -86,7 +86,7 @@ fn up_wires_the_hosts_and_down_removes_them_even_after_a_failed_up() {
         .unwrap()
         .iter()
         .any(|a| a.net.addr() == vip));
-    let mut here = Rtnl::open(&Netns::current()).unwrap();
+    let mut here = Rtnl::open(&Netns::Current).unwrap();
     let bridge = here.link(&topology.bridges[0]).unwrap();
     assert_eq!(
         here.link(&client.bridge_link(0)).unwrap().controller,

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rtsetup::lab::{Lab, Topology};
-use rtsetup::{Netns, Rtnl};
+use rtsetup::{Netns, NetnsExt, Rtnl};
 use world::{populate_with_the_walkthrough_names, private_world, rtsetup, text, World};
 
 /// `lab up` as far as this kernel lets it go: to the end, or to the IPVS step.
@@ -82,7 +82,7 @@ fn up_refuses_every_name_it_did_not_create_and_creates_nothing() {
 #[test]
 fn an_interface_named_as_the_bridge_is_refused_and_outlives_down() {
     private_world(|| {
-        let mut here = Rtnl::open(&Netns::current()).unwrap();
+        let mut here = Rtnl::open(&Netns::Current).unwrap();
         here.add_veth("br0", "br0-peer", None).unwrap();
         here.add_address("br0", "10.98.0.1/24".parse().unwrap())
             .unwrap();
@@ -294,7 +294,7 @@ fn down_leaves_alone_what_took_a_recorded_name_since() {
             .unwrap()
             .add_veth("r-client-veth0", "x", None)
             .unwrap();
-        let mut here = Rtnl::open(&Netns::current()).unwrap();
+        let mut here = Rtnl::open(&Netns::Current).unwrap();
         here.delete_link("r-br0").unwrap();
         here.add_bridge("r-br0").unwrap();
         let before = World::now();
@@ -357,6 +357,21 @@ fn the_record_undoes_its_changes_in_a_namespace_it_does_not_own() {
         };
         // A rerun: the sysctl's old value stays the user's, the process is not started twice.
         let mut ledger = Ledger::open("kinds").unwrap();
+        // The same namespace by file: teardown could not find it again, so it is refused
+        // before anything changes.
+        let by_path = Netns::Path("/run/netns/user".into());
+        let refused = ledger.set_sysctl(&by_path, &announce, "1").unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                rtsetup::Error::Invalid {
+                    what: "namespace",
+                    ..
+                }
+            ),
+            "{refused}"
+        );
+        assert_eq!(sysctl::read(&user, &announce).unwrap(), "2");
         ledger.set_sysctl(&user, &ignore, "1").unwrap();
         let mut sleep = user.command("sleep").unwrap();
         sleep.arg("60");

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::process::Command;
 
 use common::Scratch;
-use rtsetup::{sysctl, Error, IpNet, Netns, Object, Rtnl};
+use rtsetup::{sysctl, Error, IpNet, Netns, NetnsExt, Object, Rtnl};
 
 #[test]
 fn namespaces_are_created_listed_and_deleted_idempotently() {
@@ -307,4 +307,79 @@ fn sysctls_are_per_namespace() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn one_namespace_type_every_kind_reaches_the_same_namespace() {
+    let (_scratch, ns) = Scratch::new("kinds", &["a"]);
+    let name = ns[0].name().unwrap().to_string();
+    // rtsetup hands out ipvs-rs's type itself: no conversion before opening IPVS in it.
+    let shared: &ipvs_rs::Netns = &ns[0];
+    assert_eq!(*shared, ipvs_rs::Netns::Named(name.clone()));
+    Rtnl::open(&ns[0]).unwrap().add_bridge("kind0").unwrap();
+
+    let mut sleeper = ns[0].command("sleep").unwrap().arg("30").spawn().unwrap();
+    let file = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    let kinds = [
+        ns[0].clone(),
+        Netns::Path(format!("/run/netns/{name}").into()),
+        Netns::Pid(sleeper.id()),
+        Netns::Fd(fd),
+    ];
+    let identity = ns[0].identity().unwrap();
+    for netns in &kinds {
+        assert!(
+            netns.identity().unwrap().same(&identity),
+            "{netns} is another namespace"
+        );
+        let links = Rtnl::open(netns).unwrap().links().unwrap();
+        assert!(
+            links.iter().any(|l| l.name == "kind0"),
+            "rtnetlink in {netns} does not see the namespace's bridge"
+        );
+        let dev = sysctl::read(netns, &"net.ipv4.conf.kind0.forwarding".parse().unwrap());
+        assert!(dev.is_ok(), "sysctl in {netns}: {dev:?}");
+        let listed = netns
+            .command("cat")
+            .unwrap()
+            .arg("/proc/net/dev")
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&listed.stdout).contains("kind0"));
+    }
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+
+    // Gone: the error names the namespace the way the caller gave it.
+    let gone = Netns::Pid(sleeper.id());
+    let Err(error) = Rtnl::open(&gone) else {
+        panic!("opened rtnetlink in the namespace of a dead process");
+    };
+    assert!(error.is_not_found(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("the namespace of process {}", sleeper.id())),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_name_that_is_no_namespace_is_not_found_before_setns() {
+    testkit::require_root();
+    let name = format!("rt{}-plainfile", std::process::id());
+    std::fs::create_dir_all(rtsetup::netns::NETNS_RUN_DIR).unwrap();
+    let path = std::path::Path::new(rtsetup::netns::NETNS_RUN_DIR).join(&name);
+    std::fs::write(&path, b"").unwrap();
+    let result = Rtnl::open(&Netns::Named(name.clone()));
+    std::fs::remove_file(&path).unwrap();
+    match result {
+        Err(Error::NotFound {
+            object: Object::Netns(n),
+            ..
+        }) => assert_eq!(n, name),
+        Err(other) => panic!("expected NotFound, got {other}"),
+        Ok(_) => panic!("a plain file was used as a namespace"),
+    }
 }

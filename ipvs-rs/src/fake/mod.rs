@@ -23,7 +23,7 @@
 //! - Dump races, [`Error::Busy`], [`Error::Timeout`], [`Error::PermissionDenied`]: nothing is
 //!   concurrent or privileged here; [`FakeIpvs::fail_next`] makes the next call fail with any
 //!   error instead.
-//! - [`Request::Raw`]: refused with `EOPNOTSUPP`.
+//! - `Request::Raw` (feature `wire`): refused with `EOPNOTSUPP`.
 //!
 //! # Unit-testing an agent
 //!

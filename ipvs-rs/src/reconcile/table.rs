@@ -185,7 +185,7 @@ impl Table {
 
     /// Reads the kernel's services that are in `scope` or in `desired`, with their
     /// destinations: the services checked complete ([`Ipvs::services`]), then one destination
-    /// dump per service kept ([`WithDestinations`]).
+    /// dump per service kept ([`WithDestinations`](crate::WithDestinations)).
     ///
     /// Services outside both are dropped and their destinations never read. Writers in this
     /// namespace can still change entries meanwhile; [`reconcile`](super::reconcile)

@@ -43,6 +43,7 @@ const SILENT_ARP_IGNORE: [u32; 3] = [1, 2, 8];
 ///   `arp_announce` is 2, so its ARP requests never carry the VIP as sender.
 ///
 /// ```no_run
+/// use rtsetup::NetnsExt;
 /// let ap = rtsetup::Netns::open("ap")?;
 /// for check in rtsetup::lab::check_real_server(&ap, "ap", "192.168.0.10".parse().unwrap())? {
 ///     println!("{} {}: {}", if check.ok { "ok" } else { "FAIL" }, check.name, check.detail);

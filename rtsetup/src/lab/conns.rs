@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use serde::Serialize;
 
 use crate::error::{Error, Object, Result};
-use crate::netns::Netns;
+use crate::netns::{within, Netns, NetnsExt};
 
 /// One IPVS connection entry (IPv4 only; the labs are IPv4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +36,7 @@ impl IpvsConn {
 /// The connection entries in `netns`.
 ///
 /// ```no_run
+/// use rtsetup::NetnsExt;
 /// let lb1 = rtsetup::Netns::open("lb1")?;
 /// for c in rtsetup::lab::conns::connections(&lb1)? {
 ///     println!("{} -> {} {}", c.client, c.destination, c.state);
@@ -45,8 +46,7 @@ impl IpvsConn {
 pub fn connections(netns: &Netns) -> Result<Vec<IpvsConn>> {
     // /proc/net follows the process's namespace; thread-self follows this thread's.
     let path = "/proc/thread-self/net/ip_vs_conn";
-    let text = netns
-        .run(|| std::fs::read_to_string(path))?
+    let text = within(netns, || std::fs::read_to_string(path))?
         .map_err(|e| Error::from_io("read", Object::File(path.into()), netns.place(), e))?;
     Ok(parse(&text))
 }

@@ -19,7 +19,7 @@ use crate::lab::stream::{now_ns, read_log};
 use crate::lab::topology::{Host, Pattern};
 use crate::lab::{keepalived, pcap, Lab};
 use crate::mac::MacAddr;
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 
 /// How a director fails.
@@ -131,7 +131,7 @@ impl Lab {
     }
 
     /// Fails `director` while every interface of the lab is captured, waits until the lab's
-    /// streams flow again (or [`RECOVERY`] passed), and records what happened. In `ha`,
+    /// streams flow again (or 90 seconds passed), and records what happened. In `ha`,
     /// [`Failure::Hard`] takes the director's link down and [`Failure::Graceful`] stops its
     /// keepalived; in `ecmp`, the router's route stops using the director, then its link
     /// goes down.

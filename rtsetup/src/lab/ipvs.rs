@@ -7,7 +7,7 @@ use ipvs_rs::{
 
 use crate::error::{Error, Result};
 use crate::lab::topology::{Mode, Pattern, Topology};
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 
 /// The forwarding method IPVS uses for `mode`.
 pub fn forwarding(mode: Mode) -> Forwarding {
@@ -25,7 +25,7 @@ pub fn service_key(topology: &Topology) -> ServiceKey {
 
 /// Opens IPVS in `netns`, loading the ip_vs module first if the kernel lacks it, as ipvsadm does.
 pub fn open(netns: &Netns) -> Result<Handle> {
-    Handle::open_or_load(&netns.into()).map_err(|source| Error::Ipvs {
+    Handle::open_or_load(netns).map_err(|source| Error::Ipvs {
         action: match source {
             ipvs_rs::Error::ModuleLoad(_) => "first use",
             _ => "opening a connection",

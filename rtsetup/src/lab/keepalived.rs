@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::lab::ledger::Ledger;
 use crate::lab::state::StateDir;
 use crate::lab::topology::{Host, Topology};
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 
 /// The VRRP router id the lab uses (any of 1..=255 would do on a private bridge).
 pub const VIRTUAL_ROUTER_ID: u8 = 10;

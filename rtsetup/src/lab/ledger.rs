@@ -25,7 +25,7 @@
 //! use rtsetup::{Netns, Rtnl};
 //!
 //! let mut ledger = Ledger::open("mylab")?;
-//! let mut here = Rtnl::open(&Netns::current())?;
+//! let mut here = Rtnl::open(&Netns::Current)?;
 //! ledger.add_bridge(&mut here, "my-br0")?;
 //! let ns = ledger.create_netns("my-ns")?;
 //! ledger.add_veth(&mut here, "my-br0p", "my-veth0", &ns)?;
@@ -53,7 +53,7 @@ use crate::ipnet::IpNet;
 use crate::lab::process::{self, ProcessId, SpawnError};
 use crate::lab::state::STATE_ROOT;
 use crate::link::Link;
-use crate::netns::{Netns, NsIdentity};
+use crate::netns::{Netns, NetnsExt, NsIdentity};
 use crate::removal::Removal;
 use crate::rtnl::Rtnl;
 use crate::sysctl::{self, Key};
@@ -676,7 +676,7 @@ impl Ledger {
             Some(ns) if ns.name.is_none() => Some(ns.identity),
             _ => None,
         }) {
-            let here = Netns::current().identity()?;
+            let here = Netns::Current.identity()?;
             if !here.same(&root) {
                 return Err(Error::Invalid {
                     what: "namespace for lab down",
@@ -742,7 +742,19 @@ impl Ledger {
     }
 
     fn ns_ref(&mut self, netns: &Netns) -> Result<NsRef> {
-        let name = netns.name().map(String::from);
+        let name = match netns {
+            Netns::Current => None,
+            Netns::Named(name) => Some(name.clone()),
+            // A record must find the namespace again at teardown, by name or as the root.
+            other => {
+                return Err(Error::Invalid {
+                    what: "namespace",
+                    reason: format!(
+                    "a lab records objects in named namespaces or the current one, not in {other}"
+                ),
+                })
+            }
+        };
         if let Some(known) = self.known.iter().find(|k| k.name == name) {
             return Ok(known.clone());
         }
@@ -812,7 +824,7 @@ fn locate(ns: &NsRef) -> Result<Option<Netns>> {
     let netns = match &ns.name {
         Some(name) if !Netns::exists(name) => return Ok(None),
         Some(name) => Netns::open(name)?,
-        None => Netns::current(),
+        None => Netns::Current,
     };
     Ok(netns.identity()?.same(&ns.identity).then_some(netns))
 }

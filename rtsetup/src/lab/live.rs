@@ -14,7 +14,7 @@ use crate::lab::report::{IpvsEvidence, Report, RequestOutcome};
 use crate::lab::topology::{Mode, Topology};
 use crate::lab::{ipvs, Lab};
 use crate::mac::MacAddr;
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 
 /// How long a capture must stay quiet before the live check stops reading it.

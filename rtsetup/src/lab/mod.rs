@@ -79,7 +79,7 @@ impl Lab {
             topology,
             client,
             director,
-            root: Netns::current(),
+            root: Netns::Current,
             state,
         })
     }

@@ -24,7 +24,7 @@ use crate::lab::timeline::{ConnectionRow, Timeline};
 use crate::lab::topology::{Host, Pattern, Role};
 use crate::lab::{ipvs, keepalived, pcap, Lab};
 use crate::mac::MacAddr;
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 use crate::sysctl;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Object, Result};
 use crate::lab::ledger::Ledger;
 use crate::lab::state::StateDir;
-use crate::netns::Netns;
+use crate::netns::{within, Netns, NetnsExt};
 
 /// The hidden subcommand of the `rtsetup` binary that serves HTTP.
 pub const SERVE_HTTP: &str = "serve-http";
@@ -47,7 +47,9 @@ pub(crate) fn start(
 
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        if netns.run(|| TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok())? {
+        if within(netns, || {
+            TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok()
+        })? {
             return Ok(());
         }
         let exited = ledger.running(&label).is_none();

@@ -15,7 +15,7 @@ use crate::lab::ledger::Ledger;
 use crate::lab::stream::{read_log, STREAM_CLIENT};
 use crate::lab::topology::{Host, Pattern};
 use crate::lab::{ipvs, keepalived, Lab};
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 use crate::sysctl::Key;
 

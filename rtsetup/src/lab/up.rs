@@ -10,7 +10,7 @@ use crate::ipnet::IpNet;
 use crate::lab::ledger::{self, Ledger, Name};
 use crate::lab::topology::{Host, Mode, Pattern, Role};
 use crate::lab::{ipvs, responder, Lab};
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 use crate::sysctl::Key;
 

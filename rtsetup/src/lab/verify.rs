@@ -8,7 +8,7 @@ use crate::lab::check::{check_real_server, Check};
 use crate::lab::report::Report;
 use crate::lab::topology::{Mode, Pattern};
 use crate::lab::{ipvs, Lab};
-use crate::netns::Netns;
+use crate::netns::{Netns, NetnsExt};
 use crate::rtnl::Rtnl;
 
 impl Lab {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
-use rtsetup::{Netns, NsIdentity, Rtnl};
+use rtsetup::{Netns, NetnsExt, NsIdentity, Rtnl};
 
 pub const RTSETUP: &str = env!("CARGO_BIN_EXE_rtsetup");
 
@@ -99,7 +99,7 @@ impl World {
             namespaces.insert(name, (netns.identity().unwrap(), links(&netns)));
         }
         World {
-            root: links(&Netns::current()),
+            root: links(&Netns::Current),
             namespaces,
             labs: files(rtsetup::lab::STATE_ROOT),
             netns_files: files(rtsetup::netns::NETNS_RUN_DIR),
@@ -165,7 +165,7 @@ fn links(netns: &Netns) -> BTreeMap<String, LinkView> {
 /// address and a port, namespaces `lb`, `client` and `ap` with interfaces and addresses
 /// inside (made with the library's name-based calls, as a user's tools would).
 pub fn populate_with_the_walkthrough_names() {
-    let mut here = Rtnl::open(&Netns::current()).unwrap();
+    let mut here = Rtnl::open(&Netns::Current).unwrap();
     here.add_bridge("br0").unwrap();
     here.add_address("br0", "10.99.0.1/24".parse().unwrap())
         .unwrap();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use rtsetup::lab::{check_real_server, Failure, Lab, Topology, STATE_ROOT};
-use rtsetup::{Error, Netns, Result};
+use rtsetup::{Error, Netns, NetnsExt, Result};
 
 use crate::args::{Command, LabChoice, LabCommand};
 use crate::output;
