@@ -26,11 +26,10 @@
 //! drained (weight 0, no new connections) and deleted by the first pass that finds it with no
 //! active and no inactive connection.
 //!
-//! Why `reconcile_with` and `Policy` rather than the cached `reconcile::Reconciler`: draining
-//! decides on the kernel's live connection counts, which change without any write and which a
-//! cache cannot know, so each pass must read the table anyway; and `Reconciler` has no removal
-//! policy (it deletes at once). A table of thousands of services without drain is the
-//! `Reconciler`'s case.
+//! Why `reconcile_with` rather than the cached `reconcile::Reconciler`: the agent's scope grows
+//! with every service the file names, and a `Reconciler` owns the scope it was made with. For a
+//! table of thousands of services under a fixed scope (a prefix, a set of keys), the
+//! `Reconciler` with the same `Policy` (`with_policy`) reads far less at each pass.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

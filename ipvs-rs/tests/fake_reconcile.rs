@@ -155,3 +155,132 @@ fn a_timed_out_request_forces_a_resync() {
     let idle = reconciler.sync(&ipvs, &more).unwrap();
     assert_eq!((idle.resync, idle.report.changes.len()), (None, 0));
 }
+
+/// `real(n)` as the fake reports it while `active` connections use it.
+fn busy(n: u8, active: u32) -> Destination {
+    let mut d = real(n);
+    d.active_conns = active;
+    d
+}
+
+fn ports_and_weights(ipvs: &FakeIpvs, key: &ServiceKey) -> Vec<(Ipv4Addr, i32)> {
+    let mut found: Vec<_> = ipvs
+        .destinations(key)
+        .unwrap()
+        .into_iter()
+        .map(|d| match d.addr {
+            std::net::IpAddr::V4(a) => (a, d.weight),
+            other => panic!("unexpected address {other}"),
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The cached reconciler drains as `reconcile_with` does: weight 0 first, kept while the
+/// kernel counts connections (read fresh at every sync, never from the cache), deleted by
+/// the first sync after they are gone; on the resync path and on the cached path.
+#[test]
+fn the_cached_reconciler_drains_on_fresh_connection_counts() {
+    use reconcile::{DestinationId, Policy, Reconciler, Removal, Resync};
+    let ipvs = FakeIpvs::new();
+    ipvs.add_service(&Service::new(vip(1))).unwrap();
+    ipvs.add_destination(&vip(1), &real(1)).unwrap();
+    ipvs.set_destination_stats(&vip(1), &busy(1, 2)).unwrap();
+    let mut reconciler =
+        Reconciler::new(owned()).with_policy(Policy::default().with_removal(Removal::Drain));
+    let mut desired = Table::new();
+    desired.insert(Service::new(vip(1)), [real(2)]);
+
+    // First sync, from a whole-table read: .1 is drained, .2 added.
+    let first = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!(first.resync, Some(Resync::First));
+    assert!(first.report.is_success(), "{}", first.report);
+    assert_eq!(
+        first.report.drained_destinations,
+        [(vip(1), DestinationId::of(&real(1)))]
+    );
+    assert_eq!(
+        ports_and_weights(&ipvs, &vip(1)),
+        [
+            (Ipv4Addr::new(192, 168, 1, 1), 0),
+            (Ipv4Addr::new(192, 168, 1, 2), 1)
+        ]
+    );
+
+    // From the cache, the draining service is re-read each time and .1 kept while busy;
+    // a resync in between must not forget it.
+    for resync in [None, Some(Resync::Requested), None] {
+        if resync.is_some() {
+            reconciler.request_resync();
+        }
+        let sync = reconciler.sync(&ipvs, &desired).unwrap();
+        assert_eq!(sync.resync, resync);
+        if resync.is_none() {
+            assert_eq!(sync.reverified, 1, "the draining service is re-read");
+        }
+        assert_eq!(sync.report.applied(), 0, "{}", sync.report);
+        assert_eq!(
+            sync.report.draining,
+            [(vip(1), DestinationId::of(&real(1)))]
+        );
+    }
+
+    // The connections end: the next sync deletes it, and later ones read nothing.
+    let mut idle = real(1);
+    idle.weight = 0;
+    ipvs.set_destination_stats(&vip(1), &idle).unwrap();
+    let gone = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!(
+        gone.report.deleted_destinations,
+        [(vip(1), DestinationId::of(&real(1)))],
+        "{}",
+        gone.report
+    );
+    assert_eq!(
+        ports_and_weights(&ipvs, &vip(1)),
+        [(Ipv4Addr::new(192, 168, 1, 2), 1)]
+    );
+    let quiet = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!((quiet.reverified, quiet.report.changes.len()), (0, 0));
+    assert!(quiet.report.draining.is_empty());
+}
+
+/// A cap on deletes holds back the rest for later syncs, on the resync path (where the cache
+/// must keep what was held back, even of a service with nothing else to change) and on the
+/// cached path.
+#[test]
+fn the_cached_reconciler_caps_deletes_per_sync() {
+    use reconcile::{Policy, Reconciler};
+    let ipvs = FakeIpvs::new();
+    for key in [vip(1), vip(2)] {
+        ipvs.add_service(&Service::new(key)).unwrap();
+        for n in 1..=3 {
+            ipvs.add_destination(&key, &real(n)).unwrap();
+        }
+    }
+    ipvs.add_service(&Service::new(vip(4))).unwrap();
+    let mut reconciler =
+        Reconciler::new(owned()).with_policy(Policy::default().with_max_deletes(2));
+    let mut desired = Table::new();
+    desired.insert(Service::new(vip(1)), [real(1)]);
+    desired.insert(Service::new(vip(2)), [real(1)]);
+
+    let mut left = Vec::new();
+    for _ in 0..4 {
+        let sync = reconciler.sync(&ipvs, &desired).unwrap();
+        assert!(sync.report.is_success(), "{}", sync.report);
+        let deletes = sync.report.changes.iter().filter(|c| c.is_delete()).count();
+        assert!(deletes <= 2, "{}", sync.report);
+        left.push((
+            ipvs.destinations(&vip(1)).unwrap().len(),
+            ipvs.destinations(&vip(2)).unwrap().len(),
+            ipvs.service(&vip(4)).is_ok(),
+        ));
+    }
+    // Plan order: destination deletes first, the service delete last.
+    assert_eq!(
+        left,
+        [(1, 3, true), (1, 1, true), (1, 1, false), (1, 1, false)]
+    );
+}

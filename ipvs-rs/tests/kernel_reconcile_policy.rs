@@ -1,6 +1,6 @@
 //! Reconcile policy against the real kernel: draining a real server that holds a live
-//! connection over several reconciles, capped deletes, vetoed changes, and failures tied to
-//! the failure that caused them.
+//! connection over several reconciles (by `reconcile_with` and by the cached `Reconciler`),
+//! capped deletes, vetoed changes, and failures tied to the failure that caused them.
 #![cfg(feature = "kernel-tests")]
 
 use std::io::{Read, Write};
@@ -192,6 +192,75 @@ fn drain_keeps_a_busy_real_server_until_its_connections_end() {
     };
     assert_eq!(deleted, [(key, DestinationId::of(&old))]);
     assert_eq!(ids(&ipvs, &key), [DestinationId::of(&new)]);
+    echo(&mut fresh, &mut fresh_served);
+}
+
+/// The cached `Reconciler` drains with the same rules, on connection counts it re-reads
+/// from the kernel at each sync: a live connection keeps the drained server, its end lets
+/// the next sync delete it.
+#[test]
+fn the_cached_reconciler_drains_a_busy_real_server() {
+    use ipvs_rs::reconcile::Reconciler;
+    let ipvs = handle();
+    run("ip", &["addr", "add", "10.20.0.2/32", "dev", "lo"]);
+    let key = ServiceKey::tcp(Ipv4Addr::new(10, 20, 0, 2), 80);
+    let (old, new) = (backend(8083), backend(8084));
+    let old_listener = TcpListener::bind("127.0.0.1:8083").unwrap();
+    let new_listener = TcpListener::bind("127.0.0.1:8084").unwrap();
+    let mut reconciler = Reconciler::new(Scope::desired())
+        .with_policy(Policy::default().with_removal(Removal::Drain));
+    let service = Service::new(key).with_scheduler(Scheduler::RoundRobin);
+    let mut desired = Table::new();
+    desired.insert(service.clone(), [old.clone()]);
+    assert!(reconciler
+        .sync(&ipvs, &desired)
+        .unwrap()
+        .report
+        .is_success());
+
+    let mut conn = TcpStream::connect("10.20.0.2:80").unwrap();
+    let (mut served, _) = old_listener.accept().unwrap();
+    echo(&mut conn, &mut served);
+
+    desired.insert(service, [new.clone()]);
+    let sync = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!(sync.resync, None, "planned from the cache");
+    assert!(sync.report.is_success(), "{}", sync.report);
+    assert_eq!(
+        sync.report.drained_destinations,
+        [(key, DestinationId::of(&old))]
+    );
+    let mut fresh = TcpStream::connect("10.20.0.2:80").unwrap();
+    let (mut fresh_served, _) = new_listener.accept().unwrap();
+    echo(&mut fresh, &mut fresh_served);
+    for _ in 0..3 {
+        let sync = reconciler.sync(&ipvs, &desired).unwrap();
+        assert_eq!((sync.resync, sync.reverified), (None, 1));
+        assert_eq!(sync.report.applied(), 0, "{}", sync.report);
+        assert_eq!(sync.report.draining, [(key, DestinationId::of(&old))]);
+        echo(&mut conn, &mut served);
+    }
+
+    reset(conn);
+    drop(served);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let sync = reconciler.sync(&ipvs, &desired).unwrap();
+        assert!(sync.report.is_success(), "{}", sync.report);
+        if !sync.report.deleted_destinations.is_empty() {
+            assert_eq!(
+                sync.report.deleted_destinations,
+                [(key, DestinationId::of(&old))]
+            );
+            break;
+        }
+        assert_eq!(sync.report.draining, [(key, DestinationId::of(&old))]);
+        assert!(Instant::now() < deadline, "the connection never expired");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(ids(&ipvs, &key), [DestinationId::of(&new)]);
+    let quiet = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!((quiet.reverified, quiet.report.changes.len()), (0, 0));
     echo(&mut fresh, &mut fresh_served);
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{verify, Change, DestinationId, Plan, Removal, Report, Scope, Table};
+use super::{verify, Change, DestinationId, Plan, Policy, Report, Scope, Table};
 use crate::async_ipvs::{now, Blocking};
 use crate::{Error, Ipvs, Result, ServiceKey};
 
@@ -105,9 +105,18 @@ pub struct SyncReport {
 /// A failed or timed-out request leaves the cache as it was before that change, and forces a
 /// resync at the next sync, so an unknown outcome is never trusted for longer than one sync.
 /// If the reconciler is the only writer of its scope, the cache is exact.
+///
+/// # Draining and capped deletes
+/// With a [`Policy`] ([`Reconciler::with_policy`]) a sync drains instead of deleting and
+/// deletes at most so many objects, as [`reconcile_with`](super::reconcile_with) does. The
+/// connection counts that decide when a drained real server may go are never taken from the
+/// cache: a service with a destination to remove is re-read at each sync until that
+/// destination is gone, so a drain costs one GET and one destination dump per sync and
+/// draining service. What a cap holds back stays in the cache and is planned again next sync.
 #[derive(Debug)]
 pub struct Reconciler {
     scope: Scope,
+    policy: Policy,
     cache: Table,
     resync: Option<Resync>,
     period: Option<Duration>,
@@ -120,6 +129,7 @@ impl Reconciler {
     pub fn new(scope: Scope) -> Self {
         Reconciler {
             scope,
+            policy: Policy::default(),
             cache: Table::new(),
             resync: Some(Resync::First),
             period: None,
@@ -130,6 +140,20 @@ impl Reconciler {
     /// Also reads the whole table once `period` has passed since the last read.
     pub fn with_resync_period(mut self, period: Duration) -> Self {
         self.period = Some(period);
+        self
+    }
+
+    /// Removes what is no longer desired as `policy` says: drain real servers before deleting
+    /// them, cap the deletes of one sync. The default deletes at once, without limit.
+    ///
+    /// ```
+    /// use ipvs_rs::reconcile::{Policy, Reconciler, Removal, Scope};
+    /// let reconciler = Reconciler::new(Scope::desired())
+    ///     .with_policy(Policy::default().with_removal(Removal::Drain).with_max_deletes(10));
+    /// ```
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -212,19 +236,24 @@ impl Reconciler {
         self.cache = fresh;
         self.resync = None;
         self.last_read = Some(started);
-        let plan = Plan::compute(&self.cache, desired, &self.scope).into_changes();
         // What the kernel holds in the settings the caller controls is cached as the caller
-        // wrote it, so the next sync finds those entries equal without planning them.
-        let changed: BTreeSet<ServiceKey> = plan.iter().map(|c| *c.service()).collect();
+        // wrote it, so the next sync finds those entries equal without planning them. A
+        // service with anything to change, even held back (draining, over the cap of
+        // deletes), keeps the kernel's entry, so the next sync plans it again.
+        let unfinished = Plan::compute(&self.cache, desired, &self.scope).into_changes();
+        let changed: BTreeSet<ServiceKey> = unfinished.iter().map(|c| *c.service()).collect();
         for entry in desired {
             if self.cache.contains(&entry.service.key) && !changed.contains(&entry.service.key) {
                 copy(&mut self.cache, entry);
             }
         }
+        let plan = Plan::compute_with(&self.cache, desired, &self.scope, &self.policy);
+        let (changes, draining) = plan.into_parts();
+        note_draining(&mut out.report, draining);
         Ok(now(verify::reverify(
             &Blocking(handle),
-            plan,
-            Removal::Delete,
+            changes,
+            self.policy.removal,
             &mut out.report,
         )))
     }
@@ -293,8 +322,17 @@ impl Reconciler {
             .into_iter()
             .filter(|c| !touched.contains(c.service()))
             .collect();
-        changes.extend(Plan::compute(&found, &wanted, &self.scope).into_changes());
+        // The re-read services are planned with the policy, on fresh connection counts.
+        let policy = Policy {
+            max_deletes: None,
+            ..self.policy
+        };
+        let (fresh, draining) =
+            Plan::compute_with(&found, &wanted, &self.scope, &policy).into_parts();
+        changes.extend(fresh);
         changes.sort_by_key(phase);
+        let (changes, draining) = Plan::assemble(changes, draining, &self.policy).into_parts();
+        note_draining(&mut out.report, draining);
         Ok(changes)
     }
 }
@@ -343,6 +381,8 @@ impl Reconciler {
         for key in stray {
             self.cache.remove(&key);
         }
+        // Planned without the policy on purpose: every destination to remove shows as a
+        // delete, so its service is re-read and the policy decides on fresh counts.
         let changes = Plan::compute(&before, &after, &self.scope).into_changes();
         let changed: BTreeSet<ServiceKey> = changes.iter().map(|c| *c.service()).collect();
         for entry in after.iter().filter(|e| !changed.contains(&e.service.key)) {
@@ -351,6 +391,13 @@ impl Reconciler {
         }
         changes
     }
+}
+
+/// Lists in the report the destinations a drain leaves alone for now.
+fn note_draining(report: &mut Report, draining: Vec<(ServiceKey, crate::Destination)>) {
+    report
+        .draining
+        .extend(draining.iter().map(|(key, d)| (*key, DestinationId::of(d))));
 }
 
 fn copy(table: &mut Table, entry: &super::Entry) {

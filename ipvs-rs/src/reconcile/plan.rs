@@ -139,15 +139,7 @@ impl Plan {
         changes.extend(dest_updates);
         changes.extend(dest_adds);
         changes.extend(service_deletes);
-        let mut plan = Plan {
-            changes,
-            removal: policy.removal,
-            draining,
-        };
-        if let Some(max) = policy.max_deletes {
-            plan.cap_deletes(max);
-        }
-        plan
+        Plan::assemble(changes, draining, policy)
     }
 
     /// The changes, in the order they are applied.
@@ -218,6 +210,29 @@ impl Plan {
 
     pub(crate) fn into_changes(self) -> Vec<Change> {
         self.changes
+    }
+
+    /// A plan of `changes` already in plan order, computed elsewhere with `policy`'s
+    /// removal (the cached [`Reconciler`](super::Reconciler) merges plans of two sources),
+    /// capped as `policy` says.
+    pub(crate) fn assemble(
+        changes: Vec<Change>,
+        draining: Vec<(ServiceKey, Destination)>,
+        policy: &Policy,
+    ) -> Plan {
+        let mut plan = Plan {
+            changes,
+            removal: policy.removal,
+            draining,
+        };
+        if let Some(max) = policy.max_deletes {
+            plan.cap_deletes(max);
+        }
+        plan
+    }
+
+    pub(crate) fn into_parts(self) -> (Vec<Change>, Vec<(ServiceKey, Destination)>) {
+        (self.changes, self.draining)
     }
 }
 
