@@ -4,8 +4,8 @@
 //! Usage (as root): `agent STATE_FILE [PERIOD_SECONDS]` (default period 5 s), for example
 //! `cargo run -p ipvs-rs --example agent -- state.toml 2`.
 //!
-//! The file is JSON (`.json`) or TOML (anything else), with one key, `services`, in the
-//! library's serde form of a `reconcile::Table` (docs/library.md, "Serde"):
+//! The file is JSON (`.json`) or TOML (anything else): a `reconcile::Table` in the library's
+//! serde form (docs/library.md, "Serde"), its list of services under the key `services`:
 //!
 //! ```toml
 //! [[services]]
@@ -38,13 +38,6 @@ use std::time::Duration;
 
 use ipvs_rs::reconcile::{self, Policy, Removal, Scope, Table};
 use ipvs_rs::{Handle, Netns, ServiceKey};
-
-/// The state file's root: TOML needs a table there, and JSON follows for one shape.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct State {
-    services: Table,
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -113,12 +106,12 @@ fn main() -> ExitCode {
 /// The file's text and the table it describes.
 fn load(path: &Path) -> Result<(String, Table), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let state: Result<State, String> = match path.extension().and_then(|e| e.to_str()) {
+    let table: Result<Table, String> = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => serde_json::from_str(&text).map_err(|e| e.to_string()),
         _ => toml::from_str(&text).map_err(|e| e.to_string()),
     };
-    state
-        .map(|s| (text, s.services))
+    table
+        .map(|table| (text, table))
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

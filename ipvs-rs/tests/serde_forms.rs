@@ -173,6 +173,17 @@ fn configuration_mistakes_fail_when_read() {
             json!([{"key": "tcp:10.0.0.1:80"}, {"key": "tcp:10.0.0.1:80"}]),
             "listed twice",
         ),
+        (json!({"servics": []}), "servics"),
+        (json!({}), "services"),
+        (
+            json!({"services": [{"key": "tcp:10.0.0.1:80"}], "scope": "all"}),
+            "scope",
+        ),
+        (json!({"services": {"key": "tcp:10.0.0.1:80"}}), "list"),
+        (
+            json!({"services": [{"key": "tcp:10.0.0.1:80"}, {"key": "tcp:10.0.0.1:80"}]}),
+            "listed twice",
+        ),
         (
             json!([{"key": "tcp:10.0.0.1:80", "destinations": [{"address": "10.0.0.2", "port": 80}, {"address": "10.0.0.2", "port": 80, "weight": 3}]}]),
             "10.0.0.2:80 twice",
@@ -185,4 +196,34 @@ fn configuration_mistakes_fail_when_read() {
     let svc =
         serde_json::from_value::<Service>(json!({"key": "tcp:10.0.0.1:80", "destinations": []}));
     assert!(svc.is_err());
+}
+
+/// A configuration file's root may name the list: `{"services": [...]}`, which TOML needs (its
+/// root is a table), reads as the bare list does.
+#[test]
+fn a_table_reads_from_a_named_list_in_json_and_toml() {
+    let list = json!([
+        {"key": "tcp:10.0.0.1:80", "scheduler": "rr",
+         "destinations": [{"address": "10.0.1.2", "port": 80, "weight": 5}]},
+        {"key": "udp:[2001:db8::1]:53"},
+    ]);
+    let bare: Table = serde_json::from_value(list.clone()).unwrap();
+    let named: Table = serde_json::from_value(json!({ "services": list })).unwrap();
+    assert_eq!(named, bare);
+    assert_eq!(bare.len(), 2);
+    let toml_text = r#"
+        [[services]]
+        key = "tcp:10.0.0.1:80"
+        scheduler = "rr"
+        destinations = [{ address = "10.0.1.2", port = 80, weight = 5 }]
+
+        [[services]]
+        key = "udp:[2001:db8::1]:53"
+    "#;
+    let from_toml: Table = toml::from_str(toml_text).unwrap();
+    assert_eq!(from_toml, bare);
+    // Written back under the same name, TOML reads it again.
+    let written =
+        toml::to_string(&std::collections::BTreeMap::from([("services", &bare)])).unwrap();
+    assert_eq!(toml::from_str::<Table>(&written).unwrap(), bare);
 }

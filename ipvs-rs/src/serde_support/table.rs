@@ -59,18 +59,72 @@ impl Serialize for Table {
     }
 }
 
+/// The entries of a document, each service once.
+fn table<'de, A: de::SeqAccess<'de>>(mut seq: A) -> Result<Table, A::Error> {
+    let mut table = Table::new();
+    while let Some(svc) = seq.next_element::<ServiceIn>()? {
+        let entry: Entry = entry(svc)?;
+        let key = entry.service.key;
+        if table.contains(&key) {
+            return Err(de::Error::custom(format!("service {key} is listed twice")));
+        }
+        let destinations = entry.destinations().to_vec();
+        table.insert(entry.service, destinations);
+    }
+    Ok(table)
+}
+
+/// A table is a list of services, or a map whose one key `services` holds that list: the
+/// root of a TOML file must be a map, and a configuration file reads better with a name.
+struct TableVisitor;
+
+impl<'de> de::Visitor<'de> for TableVisitor {
+    type Value = Table;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of services, or a map with one key `services` holding that list")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Table, A::Error> {
+        table(seq)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Table, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "services" {
+                return Err(de::Error::unknown_field(&key, &["services"]));
+            }
+            if found.is_some() {
+                return Err(de::Error::duplicate_field("services"));
+            }
+            found = Some(map.next_value::<ServiceList>()?.0);
+        }
+        found.ok_or_else(|| de::Error::missing_field("services"))
+    }
+}
+
+/// The list under `services`: a list only, not a nested map.
+struct ServiceList(Table);
+
+impl<'de> Deserialize<'de> for ServiceList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> de::Visitor<'de> for ListVisitor {
+            type Value = Table;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of services")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Table, A::Error> {
+                table(seq)
+            }
+        }
+        deserializer.deserialize_seq(ListVisitor).map(ServiceList)
+    }
+}
+
 impl<'de> Deserialize<'de> for Table {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut table = Table::new();
-        for svc in Vec::<ServiceIn>::deserialize(deserializer)? {
-            let entry: Entry = entry(svc)?;
-            let key = entry.service.key;
-            if table.contains(&key) {
-                return Err(de::Error::custom(format!("service {key} is listed twice")));
-            }
-            let destinations = entry.destinations().to_vec();
-            table.insert(entry.service, destinations);
-        }
-        Ok(table)
+        deserializer.deserialize_any(TableVisitor)
     }
 }
