@@ -284,3 +284,39 @@ fn the_cached_reconciler_caps_deletes_per_sync() {
         [(1, 3, true), (1, 1, true), (1, 1, false), (1, 1, false)]
     );
 }
+
+/// `Reconciler::sync_async` on a tokio task (the future is `Send`): the same outcome as the
+/// blocking sync, drift found at a resync and repaired.
+#[test]
+fn the_cached_reconciler_syncs_on_a_tokio_task() {
+    use reconcile::{Reconciler, Resync};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let ipvs = std::sync::Arc::new(FakeIpvs::new());
+    existing(&ipvs);
+    let shared = ipvs.clone();
+    let task = runtime.spawn(async move {
+        let mut reconciler = Reconciler::new(owned());
+        let first = reconciler.sync_async(&*shared, &desired()).await.unwrap();
+        // Another writer removes a real server the reconciler put there.
+        shared.delete_destination(&vip(3), &real(3)).unwrap();
+        reconciler.request_resync();
+        let repaired = reconciler.sync_async(&*shared, &desired()).await.unwrap();
+        let idle = reconciler.sync_async(&*shared, &desired()).await.unwrap();
+        (first, repaired, idle)
+    });
+    let (first, repaired, idle) = runtime.block_on(task).unwrap();
+    assert_eq!(first.resync, Some(Resync::First));
+    check(&ipvs, &first.report);
+    assert_eq!(repaired.resync, Some(Resync::Requested));
+    assert_eq!(
+        repaired.drift,
+        [Change::DeleteDestination(vip(3), real(3))],
+        "the writer's delete is reported as drift"
+    );
+    check(&ipvs, &repaired.report);
+    assert_eq!(repaired.report.applied(), 1, "{}", repaired.report);
+    assert_eq!((idle.resync, idle.report.changes.len()), (None, 0));
+}

@@ -266,3 +266,48 @@ fn reconcile_in_a_task() {
         assert!(again.is_empty(), "{again:?}");
     });
 }
+
+/// The cached reconciler on a task: its first sync reads the kernel's table, the next ones
+/// work from the cache, re-reading only what they update or delete.
+#[test]
+fn the_cached_reconciler_syncs_in_a_task() {
+    use ipvs_rs::reconcile::{Reconciler, Resync, Scope, Table};
+    multi_thread().block_on(async {
+        let ipvs = Arc::new(AsyncHandle::new().await.unwrap());
+        ipvs.add_service(&Service::new(key(19))).await.unwrap();
+        let mut desired = Table::new();
+        for n in 11..=13 {
+            desired.insert(Service::new(key(n)), (0..3).map(dest));
+        }
+        let task = tokio::spawn({
+            let ipvs = ipvs.clone();
+            async move {
+                let mut reconciler = Reconciler::new(Scope::prefix(v4(10, 1, 0, 0), 16));
+                let first = reconciler.sync_async(&*ipvs, &desired).await.unwrap();
+                desired.insert(Service::new(key(12)), [dest(0).with_weight(7)]);
+                let second = reconciler.sync_async(&*ipvs, &desired).await.unwrap();
+                (first, second)
+            }
+        });
+        let (first, second) = task.await.unwrap();
+        assert_eq!(first.resync, Some(Resync::First));
+        assert!(first.report.is_success(), "{}", first.report);
+        assert_eq!(first.report.applied(), 3 + 9 + 1, "{}", first.report);
+        assert_eq!(second.resync, None);
+        assert_eq!(second.reverified, 1, "only the edited service is re-read");
+        assert!(second.report.is_success(), "{}", second.report);
+        let mut left: Vec<_> = ipvs
+            .destinations(&key(12))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.addr, d.weight))
+            .collect();
+        left.sort();
+        assert_eq!(left, [(dest(0).addr, 7)]);
+        assert!(matches!(
+            ipvs.service(&key(19)).await,
+            Err(Error::NoSuchService)
+        ));
+    });
+}

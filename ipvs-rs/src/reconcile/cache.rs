@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{verify, Change, DestinationId, Plan, Policy, Report, Scope, Table};
 use crate::async_ipvs::{now, Blocking};
-use crate::{Error, Ipvs, Result, ServiceKey};
+use crate::{AsyncIpvs, Error, Ipvs, Result, ServiceKey};
 
 /// Why a [`Reconciler::sync`] read the whole table instead of trusting its cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,17 @@ impl Reconciler {
     /// An `Err` means a read failed (the whole-table read, or the re-read of a service before
     /// its update or delete): nothing was sent, and the next sync reads the whole table.
     pub fn sync<I: Ipvs + ?Sized>(&mut self, handle: &I, desired: &Table) -> Result<SyncReport> {
+        // The async code, its every read ready at once: one implementation for both.
+        now(self.sync_async(&Blocking(handle), desired))
+    }
+
+    /// [`sync`](Reconciler::sync) through an [`AsyncIpvs`] (an `AsyncHandle`, or a
+    /// [`FakeIpvs`](crate::fake::FakeIpvs) in tests): the same reads, plan and checks, awaited.
+    pub async fn sync_async<I: AsyncIpvs + ?Sized>(
+        &mut self,
+        ipvs: &I,
+        desired: &Table,
+    ) -> Result<SyncReport> {
         let reason = self
             .resync
             .or_else(|| self.period_passed().then_some(Resync::Period));
@@ -181,8 +192,8 @@ impl Reconciler {
             ..SyncReport::default()
         };
         let changes = match reason {
-            Some(reason) => self.resync(handle, desired, reason, &mut out)?,
-            None => match self.plan_from_cache(handle, desired, &mut out) {
+            Some(reason) => self.resync(ipvs, desired, reason, &mut out).await?,
+            None => match self.plan_from_cache(ipvs, desired, &mut out).await {
                 Ok(changes) => changes,
                 Err(e) => {
                     self.resync = Some(Resync::Failure);
@@ -191,12 +202,10 @@ impl Reconciler {
             },
         };
         let cache = &mut self.cache;
-        now(super::send(
-            &Blocking(handle),
-            changes,
-            &mut out.report,
-            &mut |change| remember(cache, change),
-        ));
+        super::send(ipvs, changes, &mut out.report, &mut |change| {
+            remember(cache, change)
+        })
+        .await;
         for gone in &out.report.vanished {
             remember(cache, gone);
         }
@@ -215,15 +224,15 @@ impl Reconciler {
 
     /// Reads the table, reports how it differs from the cache, and plans against it; the
     /// deletes are re-verified as [`reconcile`](super::reconcile) does.
-    fn resync<I: Ipvs + ?Sized>(
+    async fn resync<I: AsyncIpvs + ?Sized>(
         &mut self,
-        handle: &I,
+        ipvs: &I,
         desired: &Table,
         reason: Resync,
         out: &mut SyncReport,
     ) -> Result<Vec<Change>> {
         let started = Instant::now();
-        let fresh = Table::read(handle, &self.scope, desired)?;
+        let fresh = Table::read_async(ipvs, &self.scope, desired).await?;
         if reason != Resync::First {
             // Services newly desired outside the scope were never in the cache: finding them
             // is not drift.
@@ -250,20 +259,15 @@ impl Reconciler {
         let plan = Plan::compute_with(&self.cache, desired, &self.scope, &self.policy);
         let (changes, draining) = plan.into_parts();
         note_draining(&mut out.report, draining);
-        Ok(now(verify::reverify(
-            &Blocking(handle),
-            changes,
-            self.policy.removal,
-            &mut out.report,
-        )))
+        Ok(verify::reverify(ipvs, changes, self.policy.removal, &mut out.report).await)
     }
 
     /// Plans against the cache, then re-reads the services whose updates or deletes the plan
     /// holds (and services to add that the cache cannot know about), and plans those again
     /// if the kernel differs.
-    fn plan_from_cache<I: Ipvs + ?Sized>(
+    async fn plan_from_cache<I: AsyncIpvs + ?Sized>(
         &mut self,
-        handle: &I,
+        ipvs: &I,
         desired: &Table,
         out: &mut SyncReport,
     ) -> Result<Vec<Change>> {
@@ -293,13 +297,13 @@ impl Reconciler {
             if let Some(entry) = self.cache.remove(key) {
                 remembered.insert(entry.service.clone(), entry.destinations().to_vec());
             }
-            match handle.service(key) {
+            match ipvs.service(key).await {
                 Ok(service) => {
                     // A service to delete takes its real servers with it: what they are no
                     // longer matters, so the remembered ones stand in for a dump.
                     let destinations = match remembered.get(key) {
                         Some(entry) if deleting.contains(key) => entry.destinations().to_vec(),
-                        _ => handle.destinations(key)?,
+                        _ => ipvs.destinations(key).await?,
                     };
                     found.insert(service, destinations);
                 }
