@@ -821,3 +821,74 @@ fn non_ascii_host_names_are_padded_by_bytes() {
         report.unwrap_or_default()
     );
 }
+
+/// Arguments and `-R` input that are not UTF-8 reach ipvsadm's messages byte for byte, so
+/// they must reach ipvsadm-rs's the same way: compared as raw bytes here, since the shared
+/// harness compares text (where every invalid byte reads as U+FFFD on both sides).
+#[test]
+fn bytes_that_are_not_utf8_are_echoed_raw() {
+    use std::ffi::OsStr;
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    testkit::kernel_test();
+    let run = |binary: &std::path::Path, args: &[&[u8]], input: Option<&[u8]>| {
+        workspace_tests::in_fresh_netns(|| {
+            let mut child = Command::new(binary)
+                .arg0("ipvsadm")
+                .args(args.iter().map(|a| OsStr::from_bytes(a)))
+                .stdin(if input.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            if let Some(input) = input {
+                let mut stdin = child.stdin.take().unwrap();
+                stdin.write_all(input).unwrap();
+            }
+            let out = child.wait_with_output().unwrap();
+            (out.status.code(), out.stdout, out.stderr)
+        })
+    };
+    /// Arguments, and stdin if any.
+    type Case<'a> = (&'a [&'a [u8]], Option<&'a [u8]>);
+    let cases: &[Case] = &[
+        (&[b"--x\xff"], None),
+        (&[b"-A", b"-t", b"10.0.0.1:80", b"--bo\xfe\xffgus"], None),
+        (&[b"-A", b"-t", b"10.0.0.1:80", b"-s", b"r\xffr"], None),
+        (&[b"-A", b"-t", b"1\xff.0.0.1:80"], None),
+        (&[b"--\xc3\xa9t\xc3"], None),
+        // A genuine code point of the block ipvsadm-rs uses to carry raw bytes.
+        (&[b"--\xef\x9f\xbf"], None),
+        (&[b"-R"], Some(b"-A -t 10.0.0.1:80 --x\xff\n")),
+        (
+            &[b"-R"],
+            Some(b"-A -t 10.0.0.1:80 -s \xfe\xfe\n-a -t 10.0.0.1:80 -r 1\xff\n"),
+        ),
+    ];
+    let reference = workspace_tests::reference();
+    let clone = workspace_tests::clone_binary();
+    let mut differences = Vec::new();
+    for (args, input) in cases {
+        let want = run(&reference, args, *input);
+        let got = run(&clone, args, *input);
+        if want != got {
+            differences.push(format!(
+                "{args:?} (stdin {input:?}):\n  ipvsadm:    {:?} {:?} {:?}\n  ipvsadm-rs: {:?} {:?} {:?}",
+                want.0,
+                want.1.escape_ascii().to_string(),
+                want.2.escape_ascii().to_string(),
+                got.0,
+                got.1.escape_ascii().to_string(),
+                got.2.escape_ascii().to_string(),
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

@@ -74,15 +74,22 @@ fn table<'de, A: de::SeqAccess<'de>>(mut seq: A) -> Result<Table, A::Error> {
     Ok(table)
 }
 
-/// A table is a list of services, or a map whose one key `services` holds that list: the
-/// root of a TOML file must be a map, and a configuration file reads better with a name.
-struct TableVisitor;
+/// A table is a list of services, or (at the top, `root`) a map whose one key `services`
+/// holds that list: the root of a TOML file must be a map, and a configuration file reads
+/// better with a name.
+struct TableVisitor {
+    root: bool,
+}
 
 impl<'de> de::Visitor<'de> for TableVisitor {
     type Value = Table;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a list of services, or a map with one key `services` holding that list")
+        f.write_str(if self.root {
+            "a list of services, or a map with one key `services` holding that list"
+        } else {
+            "a list of services"
+        })
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Table, A::Error> {
@@ -90,6 +97,9 @@ impl<'de> de::Visitor<'de> for TableVisitor {
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Table, A::Error> {
+        if !self.root {
+            return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+        }
         let mut found = None;
         while let Some(key) = map.next_key::<String>()? {
             if key != "services" {
@@ -104,27 +114,19 @@ impl<'de> de::Visitor<'de> for TableVisitor {
     }
 }
 
-/// The list under `services`: a list only, not a nested map.
+/// The list under `services`.
 struct ServiceList(Table);
 
 impl<'de> Deserialize<'de> for ServiceList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor;
-        impl<'de> de::Visitor<'de> for ListVisitor {
-            type Value = Table;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a list of services")
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Table, A::Error> {
-                table(seq)
-            }
-        }
-        deserializer.deserialize_seq(ListVisitor).map(ServiceList)
+        deserializer
+            .deserialize_seq(TableVisitor { root: false })
+            .map(ServiceList)
     }
 }
 
 impl<'de> Deserialize<'de> for Table {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TableVisitor)
+        deserializer.deserialize_any(TableVisitor { root: true })
     }
 }
