@@ -50,6 +50,7 @@ mod async_ipvs;
 #[cfg(feature = "tokio")]
 mod asynchronous;
 mod batch;
+mod connections;
 mod dump;
 mod error;
 pub mod fake;
@@ -75,6 +76,7 @@ pub use async_ipvs::AsyncIpvs;
 #[cfg(feature = "tokio")]
 pub use asynchronous::{AsyncHandle, DumpStream};
 pub use batch::Batch;
+pub use connections::{connections, parse_connections};
 pub use dump::Dump;
 pub use error::{Error, Result};
 pub use handle::Handle;

@@ -227,3 +227,26 @@ fn a_table_reads_from_a_named_list_in_json_and_toml() {
         toml::to_string(&std::collections::BTreeMap::from([("services", &bare)])).unwrap();
     assert_eq!(toml::from_str::<Table>(&written).unwrap(), bare);
 }
+
+/// A connection entry: addresses as text, the expiry in seconds, the persistence engine's
+/// name and data as a pair.
+#[test]
+fn connections() {
+    let text = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n\
+                TCP C0A80001 9C40 C0A8000A 0050 C0A8000B 0050 ESTABLISHED     899\n\
+                UDP C0A80001 13C4 C0A8000A 13C4 2001:0db8:0000:0000:0000:0000:0000:0003 13C4 UDP             179 sip call-1\n";
+    let table = ipvs_rs::parse_connections(text).unwrap();
+    assert_eq!(
+        serde_json::to_value(&table[0]).unwrap(),
+        json!({"protocol": "tcp", "client": "192.168.0.1:40000",
+            "virtual_addr": "192.168.0.10:80", "destination": "192.168.0.11:80",
+            "state": "ESTABLISHED", "expires": 899, "persistence_engine": null})
+    );
+    assert_eq!(
+        serde_json::to_value(&table[1]).unwrap()["persistence_engine"],
+        json!(["sip", "call-1"])
+    );
+    for c in &table {
+        assert_eq!(&json_round_trip(c), c);
+    }
+}

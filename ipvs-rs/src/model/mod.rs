@@ -1,5 +1,6 @@
 //! The typed model of IPVS objects; everything here is re-exported at the crate root.
 
+mod connection;
 mod daemon;
 mod destination;
 mod family;
@@ -15,6 +16,7 @@ mod service_key;
 mod stats;
 mod timeouts;
 
+pub use connection::Connection;
 pub use daemon::{Daemon, DaemonState};
 pub use destination::Destination;
 pub use family::AddressFamily;

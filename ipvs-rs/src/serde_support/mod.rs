@@ -5,6 +5,7 @@
 //! optional fields may be left out when reading, and flag sets as lists of names.
 
 mod flags;
+pub(crate) mod seconds;
 mod service;
 mod table;
 mod text;

@@ -5,17 +5,17 @@
 //! recorded: connections that survived on the same real server, the gap, the takeover.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use ipvs_rs::{DaemonState, ServiceFlags};
+use ipvs_rs::{Connection, DaemonState, ServiceFlags};
 
 use crate::capture::{Capture, Direction};
 use crate::error::Result;
 use crate::frame::{Arp, Frame};
 use crate::http;
 use crate::lab::check::{check_real_server, Check};
-use crate::lab::conns::{connections, IpvsConn};
+use crate::lab::conns::connections;
 use crate::lab::failover::FailoverRecord;
 use crate::lab::report::{Report, RequestOutcome};
 use crate::lab::scale_out::{multipath_hash_policy, sloppy_tcp};
@@ -340,10 +340,10 @@ impl Lab {
     /// real server.
     fn sync_mirror(&self, report: &mut Report, holder: &Host, live: &[&Host]) -> Result<()> {
         let vip = self.topology.vip;
-        let ours = |c: &IpvsConn| c.is_live() && *c.virtual_addr.ip() == vip;
+        let ours = |c: &Connection| c.is_established() && c.virtual_addr.ip() == vip;
         let deadline = Instant::now() + SYNC_WAIT;
         loop {
-            let active: Vec<IpvsConn> = connections(&Netns::open(&holder.name)?)?
+            let active: Vec<Connection> = connections(&Netns::open(&holder.name)?)?
                 .into_iter()
                 .filter(ours)
                 .collect();
@@ -471,17 +471,17 @@ impl Lab {
         let t = &self.topology;
         let now = now_ns();
         let recent = now.saturating_sub(3_000_000_000);
-        let names: BTreeMap<SocketAddrV4, String> = t
+        let names: BTreeMap<SocketAddr, String> = t
             .real_servers()
-            .map(|h| (SocketAddrV4::new(h.address(), t.port), h.name.clone()))
+            .map(|h| (SocketAddr::from((h.address(), t.port)), h.name.clone()))
             .collect();
         // Where the directors send each stream now, from their live connection entries.
         let mut owners: BTreeMap<u16, Vec<(String, String)>> = BTreeMap::new();
         for director in live {
             for c in connections(&Netns::open(&director.name)?)? {
-                if c.is_live()
-                    && *c.client.ip() == self.client().address()
-                    && *c.virtual_addr.ip() == t.vip
+                if c.is_established()
+                    && c.client.ip() == self.client().address()
+                    && c.virtual_addr.ip() == t.vip
                 {
                     let rs = names
                         .get(&c.destination)
