@@ -276,6 +276,35 @@ fn a_user_without_privileges_gets_a_clear_error_and_nothing_is_created() {
 }
 
 #[test]
+fn an_ha_lab_without_keepalived_says_how_to_install_it_and_creates_nothing() {
+    private_world(|| {
+        // Hide every keepalived rtsetup looks for, in this private mount namespace only.
+        for path in rtsetup::lab::keepalived::CANDIDATES {
+            if std::path::Path::new(path).is_file() {
+                let status = Command::new("mount")
+                    .args(["--bind", "/dev/null", path])
+                    .status()
+                    .expect("run mount (util-linux)");
+                assert!(status.success(), "cannot hide {path}");
+            }
+        }
+        let before = World::now();
+        let out = rtsetup(&["lab", "up", "--topology", "ha"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("keepalived")
+                && stderr.contains("not installed")
+                && stderr.contains("apt-get install keepalived"),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(World::now(), before, "a refused ha lab changed the host");
+        assert!(!std::path::Path::new(rtsetup::lab::STATE_ROOT).exists());
+    });
+}
+
+#[test]
 fn down_leaves_alone_what_took_a_recorded_name_since() {
     private_world(|| {
         let topology = Topology::walkthrough(1, "rr")

@@ -22,8 +22,8 @@ pub const VIRTUAL_ROUTER_ID: u8 = 10;
 /// after the last advertisement.
 pub const ADVERT_INT: u8 = 1;
 
-/// Where keepalived is looked for.
-const CANDIDATES: [&str; 3] = [
+/// Where keepalived is looked for, in this order.
+pub const CANDIDATES: [&str; 3] = [
     "/usr/sbin/keepalived",
     "/sbin/keepalived",
     "/usr/local/sbin/keepalived",
