@@ -875,9 +875,13 @@ fn bytes_that_are_not_utf8_are_echoed_raw() {
     let reference = workspace_tests::reference();
     let clone = workspace_tests::clone_binary();
     let mut differences = Vec::new();
+    let mut raw_echoes = 0;
     for (args, input) in cases {
         let want = run(&reference, args, *input);
         let got = run(&clone, args, *input);
+        if std::str::from_utf8(&want.1).is_err() || std::str::from_utf8(&want.2).is_err() {
+            raw_echoes += 1;
+        }
         if want != got {
             differences.push(format!(
                 "{args:?} (stdin {input:?}):\n  ipvsadm:    {:?} {:?} {:?}\n  ipvsadm-rs: {:?} {:?} {:?}",
@@ -891,4 +895,9 @@ fn bytes_that_are_not_utf8_are_echoed_raw() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // Otherwise the cases would not test what they are for.
+    assert!(
+        raw_echoes >= 2,
+        "ipvsadm echoed bytes that are not UTF-8 in {raw_echoes} cases only"
+    );
 }

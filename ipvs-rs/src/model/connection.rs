@@ -24,7 +24,8 @@ pub struct Connection {
     /// The real server's address and port.
     pub destination: SocketAddr,
     /// The protocol state as the kernel names it: `ESTABLISHED`, `SYN_RECV`, `TIME_WAIT`,
-    /// `CLOSE`, `NONE` (templates), `UDP`, ...
+    /// `CLOSE`, `UDP`, ...; a persistence template's is `NONE`, or `ASSURED` once a
+    /// connection has used it.
     pub state: String,
     /// Time left until the entry expires, in whole seconds.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::seconds"))]
