@@ -98,6 +98,16 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// An IPVS setting (`net.ipv4.vs.*`) could not be read or written.
+    #[error("cannot {action} {sysctl}: {source}{}", sysctl_hint(source))]
+    Sysctl {
+        /// The setting.
+        sysctl: crate::Sysctl,
+        /// `read` or `write`.
+        action: &'static str,
+        /// Why.
+        source: io::Error,
+    },
     /// `modprobe ip_vs` failed.
     #[error("cannot load the ip_vs module: {0}")]
     ModuleLoad(String),
@@ -168,8 +178,8 @@ impl Error {
         }
     }
 
-    /// The positive errno behind a kernel error, `None` for errors that did not come from
-    /// the kernel's reply. For a request the library refused ([`Error::Invalid`]), the errno
+    /// The positive errno behind a kernel error (a netlink reply, or a setting the kernel
+    /// refused), `None` for errors that did not come from the kernel. For a request the library refused ([`Error::Invalid`]), the errno
     /// the kernel would have answered, `None` when it would have accepted the request.
     pub fn errno(&self) -> Option<i32> {
         Some(match self {
@@ -181,6 +191,7 @@ impl Error {
             Error::InvalidArgument { .. } => libc::EINVAL,
             Error::Busy => libc::EBUSY,
             Error::Kernel { errno, .. } => *errno,
+            Error::Sysctl { source, .. } => return source.raw_os_error(),
             _ => return None,
         })
     }
@@ -223,6 +234,18 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What an error reading or writing an IPVS setting most likely means.
+fn sysctl_hint(source: &io::Error) -> &'static str {
+    match source.kind() {
+        io::ErrorKind::NotFound => " (this kernel has no such IPVS setting)",
+        io::ErrorKind::InvalidInput => " (the kernel refused the value)",
+        io::ErrorKind::PermissionDenied => {
+            " (writing needs root in the user namespace that owns the network namespace)"
+        }
+        _ => "",
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -65,6 +65,7 @@ mod request;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod socket;
+mod sysctl;
 mod validation;
 mod whole_table;
 #[cfg(feature = "wire")]
@@ -87,6 +88,7 @@ pub use module::load_module;
 pub use netlink_packet_core;
 pub use netns::Netns;
 pub use request::Request;
+pub use sysctl::Sysctl;
 pub use validation::{InvalidRequest, Violation, PE_NAME_MAX, SCHEDULER_NAME_MAX};
 pub use whole_table::WithDestinations;
 pub use wire::IpvsCmd;
