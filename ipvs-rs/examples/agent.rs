@@ -26,17 +26,16 @@
 //! drained (weight 0, no new connections) and deleted by the first pass that finds it with no
 //! active and no inactive connection.
 //!
-//! Why `reconcile_with` rather than the cached `reconcile::Reconciler`: the agent's scope grows
-//! with every service the file names, and a `Reconciler` owns the scope it was made with. For a
-//! table of thousands of services under a fixed scope (a prefix, a set of keys), the
-//! `Reconciler` with the same `Policy` (`with_policy`) reads far less at each pass.
+//! It keeps a `reconcile::Reconciler`: after its first pass it reads only the services it
+//! changes or drains, and the whole table again every minute or when the file names a new
+//! service; what another writer changed shows as `drift:` lines when it is found.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ipvs_rs::reconcile::{self, Policy, Removal, Scope, Table};
+use ipvs_rs::reconcile::{Policy, Reconciler, Removal, Scope, Table};
 use ipvs_rs::{Handle, Netns, ServiceKey};
 
 fn main() -> ExitCode {
@@ -71,7 +70,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let policy = Policy::default().with_removal(Removal::Drain);
+    // Reads the whole table once, then only the services it changes (and those draining),
+    // and again every minute to repair what other writers did.
+    let mut reconciler = Reconciler::new(Scope::keys([]))
+        .with_policy(Policy::default().with_removal(Removal::Drain))
+        .with_resync_period(Duration::from_secs(60));
     let mut owned = BTreeSet::<ServiceKey>::new();
     loop {
         match load(&path) {
@@ -82,10 +85,17 @@ fn main() -> ExitCode {
             Ok(_) => {}
             Err(e) => eprintln!("agent: {e}; keeping the previous state"),
         }
+        let known = owned.len();
         owned.extend(desired.iter().map(|entry| entry.service.key));
-        let scope = Scope::keys(owned.iter().copied());
-        match reconcile::reconcile_with(&ipvs, &desired, &scope, &policy) {
-            Ok(report) => {
+        if owned.len() != known {
+            reconciler.set_scope(Scope::keys(owned.iter().copied()));
+        }
+        match reconciler.sync(&ipvs, &desired) {
+            Ok(sync) => {
+                for change in &sync.drift {
+                    println!("drift: {change}");
+                }
+                let report = &sync.report;
                 for change in &report.changes {
                     println!("{change}");
                 }

@@ -320,3 +320,39 @@ fn the_cached_reconciler_syncs_on_a_tokio_task() {
     assert_eq!(repaired.report.applied(), 1, "{}", repaired.report);
     assert_eq!((idle.resync, idle.report.changes.len()), (None, 0));
 }
+
+/// A new scope makes the next sync read the whole table: services it brings in are
+/// reconciled (deleted when not desired) without being reported as drift.
+#[test]
+fn a_new_scope_is_read_before_it_is_reconciled() {
+    use reconcile::{Reconciler, Resync};
+    let ipvs = FakeIpvs::new();
+    ipvs.add_service(&Service::new(vip(7))).unwrap();
+    let mut desired = Table::new();
+    desired.insert(Service::new(vip(1)), [real(1)]);
+    let mut reconciler = Reconciler::new(Scope::keys([vip(1)]));
+    assert!(reconciler
+        .sync(&ipvs, &desired)
+        .unwrap()
+        .report
+        .is_success());
+    let untouched = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!(
+        (untouched.resync, untouched.report.changes.len()),
+        (None, 0)
+    );
+    assert!(ipvs.service(&vip(7)).is_ok(), "outside the scope");
+
+    reconciler.set_scope(Scope::keys([vip(1), vip(7)]));
+    let widened = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!(widened.resync, Some(Resync::Scope));
+    assert!(widened.drift.is_empty(), "{:?}", widened.drift);
+    assert_eq!(
+        widened.report.changes,
+        [Change::DeleteService(vip(7))],
+        "{}",
+        widened.report
+    );
+    assert!(matches!(ipvs.service(&vip(7)), Err(Error::NoSuchService)));
+    assert_eq!(reconciler.sync(&ipvs, &desired).unwrap().resync, None);
+}

@@ -11,6 +11,7 @@ use crate::{AsyncIpvs, Error, Ipvs, Result, ServiceKey};
 
 /// Why a [`Reconciler::sync`] read the whole table instead of trusting its cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Resync {
     /// Nothing was read yet.
     First,
@@ -21,6 +22,8 @@ pub enum Resync {
     Failure,
     /// The caller asked for it ([`Reconciler::request_resync`]).
     Requested,
+    /// The scope changed ([`Reconciler::set_scope`]): the cache knows only the old one.
+    Scope,
 }
 
 impl fmt::Display for Resync {
@@ -30,6 +33,7 @@ impl fmt::Display for Resync {
             Resync::Period => "resync period passed",
             Resync::Failure => "an earlier request failed or has an unknown outcome",
             Resync::Requested => "resync requested",
+            Resync::Scope => "the scope changed",
         })
     }
 }
@@ -157,6 +161,19 @@ impl Reconciler {
         self
     }
 
+    /// The services this reconciler owns.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// Owns `scope` from now on (a control plane that takes over services as its
+    /// configuration names them). The next sync reads the whole table, since the cache holds
+    /// only what the old scope covered.
+    pub fn set_scope(&mut self, scope: Scope) {
+        self.scope = scope;
+        self.resync.get_or_insert(Resync::Scope);
+    }
+
     /// Makes the next sync read the whole table.
     pub fn request_resync(&mut self) {
         self.resync.get_or_insert(Resync::Requested);
@@ -236,8 +253,9 @@ impl Reconciler {
         if reason != Resync::First {
             // Services newly desired outside the scope were never in the cache: finding them
             // is not drift.
+            // Nor are the services a new scope brings in: this reconciler never knew them.
             let known = subset(&fresh, |key| {
-                self.scope.contains(key) || self.cache.contains(key)
+                (reason != Resync::Scope && self.scope.contains(key)) || self.cache.contains(key)
             });
             prune(&mut self.cache, &self.scope, desired);
             out.drift = Plan::compute(&self.cache, &known, &Scope::all()).into_changes();
