@@ -2,17 +2,15 @@
 //! IPv4 and IPv6, a persistence template, and the same entries the reference ipvsadm lists.
 #![cfg(feature = "kernel-tests")]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 
 use ipvs_rs::{connections, Connection, Destination, Error, Forwarding, Handle, Netns, Protocol};
 use ipvs_rs::{Service, ServiceKey};
-
-fn run(cmd: &str, args: &[&str]) {
-    let status = Command::new(cmd).args(args).status().unwrap();
-    assert!(status.success(), "{cmd} {args:?}");
-}
+use support::run;
 
 /// A masquerading service on `vip` to a loopback listener; returns the listener.
 fn service(ipvs: &Handle, vip: SocketAddr, backend: SocketAddr, persistent: bool) -> TcpListener {
@@ -56,8 +54,7 @@ fn shown(addr: SocketAddr) -> String {
 
 #[test]
 fn live_flows_and_templates_as_the_kernel_and_ipvsadm_list_them() {
-    testkit::kernel_test();
-    let ipvs = Handle::new().unwrap();
+    let ipvs = support::handle();
     run("ip", &["addr", "add", "10.30.0.1/32", "dev", "lo"]);
     run(
         "ip",

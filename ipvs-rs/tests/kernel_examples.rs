@@ -6,15 +6,17 @@
 //! `cargo xtask test`) or `cargo build -p ipvs-rs --examples`.
 #![cfg(feature = "kernel-tests")]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use ipvs_rs::{Forwarding, Handle, Scheduler, ServiceKey};
+use support::reset;
 
 /// The agent executable next to this test's, in cargo's examples directory.
 fn agent_binary() -> PathBuf {
@@ -144,27 +146,6 @@ fn kernel_reals(ipvs: &Handle, key: &ServiceKey) -> Vec<(u16, i32)> {
         .collect();
     reals.sort();
     reals
-}
-
-/// Ends a connection with a reset, which IPVS expires in seconds (a FIN would leave it in
-/// TIME_WAIT for two minutes).
-fn reset(conn: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: linger is a valid struct of the size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            conn.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
-    drop(conn);
 }
 
 /// The whole life of one state file: load, weight edit, drain under a live connection,

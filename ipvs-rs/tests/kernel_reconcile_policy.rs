@@ -3,19 +3,15 @@
 //! capped deletes, vetoed changes, and failures tied to the failure that caused them.
 #![cfg(feature = "kernel-tests")]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ipvs_rs::reconcile::{self, Change, DestinationId, Plan, Policy, Removal, Scope, Table};
 use ipvs_rs::{Destination, Error, Forwarding, Handle, Scheduler, Service, ServiceKey};
-
-fn handle() -> Handle {
-    testkit::kernel_test();
-    Handle::new().expect("open an IPVS handle")
-}
+use support::{handle, reset, run};
 
 fn vip(n: u8) -> ServiceKey {
     ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, n), 80)
@@ -36,11 +32,6 @@ fn ids(ipvs: &Handle, key: &ServiceKey) -> Vec<DestinationId> {
     ids
 }
 
-fn run(cmd: &str, args: &[&str]) {
-    let status = Command::new(cmd).args(args).status().unwrap();
-    assert!(status.success(), "{cmd} {args:?}");
-}
-
 /// A loopback real server for masquerading, on `port`.
 fn backend(port: u16) -> Destination {
     Destination::new(Ipv4Addr::LOCALHOST, port).with_forwarding(Forwarding::Masq)
@@ -54,27 +45,6 @@ fn echo(conn: &mut TcpStream, server: &mut TcpStream) {
     server.write_all(&buf).unwrap();
     conn.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"ping");
-}
-
-/// Ends a connection with a reset, which IPVS expires in seconds (a FIN would leave it in
-/// TIME_WAIT for two minutes).
-fn reset(conn: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: linger is a valid struct of the size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            conn.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
-    drop(conn);
 }
 
 /// A real server with a live connection through it is drained, kept while the connection

@@ -236,7 +236,7 @@ impl Rtnl {
             });
         }
         self.request(
-            RouteNetlinkMessage::NewLink(bridge_message(name, 0)),
+            RouteNetlinkMessage::NewLink(kind_message(name, InfoKind::Bridge, 0)),
             NLM_F_CREATE | NLM_F_EXCL,
         )
         .map_err(|e| e.into_error("create", Object::Bridge(name.into()), self.place()))?;
@@ -251,17 +251,8 @@ impl Rtnl {
         if let Some(existing) = self.find_link(FALLBACK)? {
             return Ok(existing);
         }
-        let mut message = LinkMessage::default();
-        message
-            .attributes
-            .push(LinkAttribute::IfName(FALLBACK.to_string()));
-        message
-            .attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
-                InfoKind::IpIp,
-            )]));
         match self.request(
-            RouteNetlinkMessage::NewLink(message),
+            RouteNetlinkMessage::NewLink(kind_message(FALLBACK, InfoKind::IpIp, 0)),
             NLM_F_CREATE | NLM_F_EXCL,
         ) {
             // EEXIST: loading the module created tunl0 here before our request ran.
@@ -385,7 +376,7 @@ impl Rtnl {
     /// the index lets a caller record the bridge's identity before it exists.
     pub fn create_bridge(&mut self, name: &str, index: u32) -> Result<Link> {
         self.create_exactly(
-            bridge_message(name, index),
+            kind_message(name, InfoKind::Bridge, index),
             Object::Bridge(name.into()),
             name,
             index,
@@ -472,8 +463,8 @@ impl Rtnl {
     }
 }
 
-/// A request for a bridge named `name`; index 0 lets the kernel choose one.
-fn bridge_message(name: &str, index: u32) -> LinkMessage {
+/// A request for a link of `kind` named `name`; index 0 lets the kernel choose one.
+fn kind_message(name: &str, kind: InfoKind, index: u32) -> LinkMessage {
     let mut message = LinkMessage::default();
     message.header.index = index;
     message
@@ -481,8 +472,6 @@ fn bridge_message(name: &str, index: u32) -> LinkMessage {
         .push(LinkAttribute::IfName(name.to_string()));
     message
         .attributes
-        .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
-            InfoKind::Bridge,
-        )]));
+        .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(kind)]));
     message
 }

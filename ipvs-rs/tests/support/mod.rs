@@ -3,7 +3,8 @@
 // Every test binary includes this module and uses a different part of it.
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::process::Command;
 
 use ipvs_rs::Handle;
@@ -47,4 +48,25 @@ pub fn run(cmd: &str, args: &[&str]) {
         "{cmd} {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Ends a connection with a reset, which IPVS expires in seconds (a FIN would leave it in
+/// TIME_WAIT for two minutes).
+pub fn reset(conn: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: linger is a valid struct of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            conn.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    drop(conn);
 }
