@@ -15,7 +15,9 @@ const TABLE: &str = "/proc/thread-self/net/ip_vs_conn";
 /// as `ipvsadm -L -c -n` lists them.
 ///
 /// The kernel writes the file while it is read, so a table that changes meanwhile may show
-/// an entry twice or miss one, as it does for ipvsadm.
+/// an entry twice or miss one, as it does for ipvsadm. Persistence-engine data comes from
+/// the clients' packets (a SIP Call-ID) and may hold bytes that are not UTF-8: they read as
+/// U+FFFD, so one client cannot make the table unreadable.
 ///
 /// ```no_run
 /// use ipvs_rs::{connections, Netns};
@@ -31,13 +33,18 @@ const TABLE: &str = "/proc/thread-self/net/ip_vs_conn";
 /// be read, and [`Error::Decode`] naming the line the kernel wrote in a form this crate does
 /// not know (nothing is skipped silently).
 pub fn connections(netns: &Netns) -> Result<Vec<Connection>> {
-    let text = netns
-        .run(|| std::fs::read_to_string(TABLE))?
+    let bytes = netns
+        .run(|| std::fs::read(TABLE))?
         .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => Error::NotAvailable,
             _ => Error::Io(e),
         })?;
-    parse_connections(&text)
+    parse_file(&bytes)
+}
+
+/// The file's bytes, which are not all text.
+fn parse_file(bytes: &[u8]) -> Result<Vec<Connection>> {
+    parse_connections(&String::from_utf8_lossy(bytes))
 }
 
 /// The entries of a connection table in the kernel's text form (the contents of
@@ -99,7 +106,8 @@ fn parse_line(line: &str) -> std::result::Result<Connection, String> {
     })
 }
 
-/// The kernel's protocol names (`ip_vs_proto_name`).
+/// The kernel's protocol names (`ip_vs_proto_name`; IPIP and GRE since the kernel decapsulates
+/// them for ICMP errors).
 fn protocol(name: &str) -> std::result::Result<Protocol, String> {
     let number = match name {
         "TCP" => return Ok(Protocol::Tcp),
@@ -115,7 +123,7 @@ fn protocol(name: &str) -> std::result::Result<Protocol, String> {
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| format!("unknown protocol {other:?}"))?,
     };
-    Ok(Protocol::Other(number))
+    Ok(Protocol::from(number))
 }
 
 /// An IPv4 address as eight hex digits, or an IPv6 address in the kernel's `%pI6` form
@@ -177,6 +185,24 @@ mod tests {
             Some(("sip".to_string(), "call-1@host".to_string()))
         );
         assert_eq!(table[5].protocol, Protocol::Other(50));
+    }
+
+    #[test]
+    fn bytes_a_client_sent_do_not_spoil_the_table() {
+        let mut file = HEADING.as_bytes().to_vec();
+        file.extend_from_slice(
+            b"UDP C0A80001 13C4 C0A8000A 13C4 C0A8000B 13C4 UDP             179 sip ca\xe9ll\n",
+        );
+        let table = parse_file(&file).unwrap();
+        assert_eq!(
+            table[0].persistence_engine,
+            Some(("sip".to_string(), "ca\u{fffd}ll".to_string()))
+        );
+        let numbered = format!("{HEADING}IP_6 C0A80001 0000 C0A8000A 0000 C0A8000B 0000 NONE 1\n");
+        assert_eq!(
+            parse_connections(&numbered).unwrap()[0].protocol,
+            Protocol::Tcp
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub enum Error {
         source: io::Error,
     },
     /// An IPVS setting (`net.ipv4.vs.*`) could not be read or written.
-    #[error("cannot {action} {sysctl}: {source}{}", sysctl_hint(source))]
+    #[error("cannot {action} {sysctl}: {source}{}", sysctl_hint(action, source))]
     Sysctl {
         /// The setting.
         sysctl: crate::Sysctl,
@@ -179,8 +179,9 @@ impl Error {
     }
 
     /// The positive errno behind a kernel error (a netlink reply, or a setting the kernel
-    /// refused), `None` for errors that did not come from the kernel. For a request the library refused ([`Error::Invalid`]), the errno
-    /// the kernel would have answered, `None` when it would have accepted the request.
+    /// refused), `None` for errors that did not come from the kernel. For a request the
+    /// library refused ([`Error::Invalid`]), the errno the kernel would have answered, `None`
+    /// when it would have accepted the request.
     pub fn errno(&self) -> Option<i32> {
         Some(match self {
             Error::Invalid(invalid) => return invalid.violation.errno(),
@@ -236,11 +237,11 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What an error reading or writing an IPVS setting most likely means.
-fn sysctl_hint(source: &io::Error) -> &'static str {
+fn sysctl_hint(action: &str, source: &io::Error) -> &'static str {
     match source.kind() {
         io::ErrorKind::NotFound => " (this kernel has no such IPVS setting)",
         io::ErrorKind::InvalidInput => " (the kernel refused the value)",
-        io::ErrorKind::PermissionDenied => {
+        io::ErrorKind::PermissionDenied if action == "write" => {
             " (writing needs root in the user namespace that owns the network namespace)"
         }
         _ => "",

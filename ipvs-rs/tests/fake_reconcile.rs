@@ -343,9 +343,11 @@ fn a_new_scope_is_read_before_it_is_reconciled() {
     );
     assert!(ipvs.service(&vip(7)).is_ok(), "outside the scope");
 
+    // Widened while another resync is pending: still no drift for what it brings in.
+    reconciler.request_resync();
     reconciler.set_scope(Scope::keys([vip(1), vip(7)]));
     let widened = reconciler.sync(&ipvs, &desired).unwrap();
-    assert_eq!(widened.resync, Some(Resync::Scope));
+    assert_eq!(widened.resync, Some(Resync::Requested));
     assert!(widened.drift.is_empty(), "{:?}", widened.drift);
     assert_eq!(
         widened.report.changes,
@@ -355,4 +357,11 @@ fn a_new_scope_is_read_before_it_is_reconciled() {
     );
     assert!(matches!(ipvs.service(&vip(7)), Err(Error::NoSuchService)));
     assert_eq!(reconciler.sync(&ipvs, &desired).unwrap().resync, None);
+
+    ipvs.add_service(&Service::new(vip(8))).unwrap();
+    reconciler.set_scope(Scope::keys([vip(1), vip(7), vip(8)]));
+    let again = reconciler.sync(&ipvs, &desired).unwrap();
+    assert_eq!(again.resync, Some(Resync::Scope));
+    assert!(again.drift.is_empty(), "{:?}", again.drift);
+    assert_eq!(again.report.changes, [Change::DeleteService(vip(8))]);
 }

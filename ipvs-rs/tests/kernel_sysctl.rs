@@ -37,7 +37,9 @@ fn settings_are_read_written_and_kept_per_namespace() {
     .unwrap();
     let other = Netns::Fd(std::os::fd::AsRawFd::as_raw_fd(&other));
     assert_eq!(Sysctl::CONNTRACK.read(&other).unwrap(), "0");
-    Sysctl::SLOPPY_TCP.write(&other, "1").unwrap();
+    Sysctl::CONN_REUSE_MODE.write(&other, "2").unwrap();
+    assert_eq!(Sysctl::CONN_REUSE_MODE.read(&other).unwrap(), "2");
+    assert_eq!(Sysctl::CONN_REUSE_MODE.read(&here).unwrap(), "0");
     assert_eq!(Sysctl::CONNTRACK.read(&here).unwrap(), "1");
 
     // Refusals name the setting and keep the kernel's errno.

@@ -50,7 +50,8 @@ pub struct SyncReport {
     /// sync's [`report`](SyncReport::report) includes their repair when the desired state
     /// wants it.
     pub drift: Vec<Change>,
-    /// How many services were re-read before their update or delete.
+    /// How many services were re-read before their update or delete (a service with a real
+    /// server draining is re-read at every sync, for fresh connection counts).
     pub reverified: usize,
     /// What this sync changed, and what it could not.
     pub report: Report,
@@ -120,6 +121,8 @@ pub struct SyncReport {
 #[derive(Debug)]
 pub struct Reconciler {
     scope: Scope,
+    /// The scope the cache was last read with, while a new one waits for its resync.
+    read_scope: Option<Scope>,
     policy: Policy,
     cache: Table,
     resync: Option<Resync>,
@@ -133,6 +136,7 @@ impl Reconciler {
     pub fn new(scope: Scope) -> Self {
         Reconciler {
             scope,
+            read_scope: None,
             policy: Policy::default(),
             cache: Table::new(),
             resync: Some(Resync::First),
@@ -170,7 +174,8 @@ impl Reconciler {
     /// configuration names them). The next sync reads the whole table, since the cache holds
     /// only what the old scope covered.
     pub fn set_scope(&mut self, scope: Scope) {
-        self.scope = scope;
+        let old = std::mem::replace(&mut self.scope, scope);
+        self.read_scope.get_or_insert(old);
         self.resync.get_or_insert(Resync::Scope);
     }
 
@@ -254,14 +259,16 @@ impl Reconciler {
             // Services newly desired outside the scope were never in the cache: finding them
             // is not drift.
             // Nor are the services a new scope brings in: this reconciler never knew them.
+            let known_scope = self.read_scope.as_ref().unwrap_or(&self.scope);
             let known = subset(&fresh, |key| {
-                (reason != Resync::Scope && self.scope.contains(key)) || self.cache.contains(key)
+                known_scope.contains(key) || self.cache.contains(key)
             });
             prune(&mut self.cache, &self.scope, desired);
             out.drift = Plan::compute(&self.cache, &known, &Scope::all()).into_changes();
         }
         self.cache = fresh;
         self.resync = None;
+        self.read_scope = None;
         self.last_read = Some(started);
         // What the kernel holds in the settings the caller controls is cached as the caller
         // wrote it, so the next sync finds those entries equal without planning them. A

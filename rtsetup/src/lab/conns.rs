@@ -3,7 +3,7 @@
 use ipvs_rs::Connection;
 
 use crate::error::{Error, Result};
-use crate::netns::{Netns, NetnsExt};
+use crate::netns::{within, Netns, NetnsExt};
 
 /// The connection entries in `netns`.
 ///
@@ -16,7 +16,8 @@ use crate::netns::{Netns, NetnsExt};
 /// # Ok::<(), rtsetup::Error>(())
 /// ```
 pub fn connections(netns: &Netns) -> Result<Vec<Connection>> {
-    ipvs_rs::connections(netns).map_err(|source| Error::Ipvs {
+    // Entered here, so a namespace that is not there is rtsetup's NotFound like everywhere.
+    within(netns, || ipvs_rs::connections(&Netns::Current))?.map_err(|source| Error::Ipvs {
         action: "reading the connection table".into(),
         place: netns.place(),
         source,

@@ -131,7 +131,7 @@ impl Lab {
     }
 
     /// Fails `director` while every interface of the lab is captured, waits until the lab's
-    /// streams flow again (or 90 seconds passed), and records what happened. In `ha`,
+    /// streams flow again (or the recovery timeout passed), and records what happened. In `ha`,
     /// [`Failure::Hard`] takes the director's link down and [`Failure::Graceful`] stops its
     /// keepalived; in `ecmp`, the router's route stops using the director, then its link
     /// goes down.
