@@ -43,6 +43,10 @@
 //!   in-memory table that follows the kernel's rules ([`fake::FakeIpvs`]), without root.
 //! - With the `tokio` feature, `AsyncHandle` offers the same operations as async methods on
 //!   sockets driven by tokio's reactor; [`AsyncIpvs`] is the async trait.
+//! - What IPVS keeps outside generic netlink is here too: the connection table
+//!   ([`connections`], from `/proc/net/ip_vs_conn`) and the `net.ipv4.vs.*` settings
+//!   ([`Sysctl`]), read inside the namespace the caller names ([`Netns`], the project's one
+//!   namespace type, whose [`Netns::run`] rtsetup also uses).
 
 #![deny(missing_docs)]
 
