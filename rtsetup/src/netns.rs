@@ -161,6 +161,13 @@ impl NetnsExt for Netns {
                 detail: "a namespace of that name is there".into(),
             });
         }
+        if let Some(what) = blocking_entry(name) {
+            return Err(Error::Exists {
+                object: object(),
+                place: Place::Registry,
+                detail: format!("{what} is there; mounting over it would follow it"),
+            });
+        }
         prepare_run_dir()?;
         let bound = std::thread::scope(|scope| {
             scope
@@ -229,12 +236,13 @@ impl NetnsExt for Netns {
     fn delete(name: &str) -> Result<bool> {
         validate_name(name)?;
         let path = path_of(name);
-        if !path.exists() {
+        if fs::symlink_metadata(&path).is_err() {
             return Ok(false);
         }
         let object = || Object::Netns(name.to_string());
-        match umount2(&path, MntFlags::MNT_DETACH) {
-            // EINVAL: not a mount point, a leftover of an interrupted create.
+        // NOFOLLOW: a symbolic link of that name goes, not the mount it points to.
+        match umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
+            // EINVAL: not a mount point, a leftover of an interrupted create or a link.
             Ok(()) | Err(nix::Error::EINVAL) => {}
             Err(e) => {
                 return Err(Error::from_io(
@@ -492,11 +500,31 @@ fn validate_name(name: &str) -> Result<()> {
     })
 }
 
+/// What stands at `/run/netns/NAME` that is neither a namespace nor the empty mount point an
+/// interrupted create leaves (which a create reuses): a link or a file someone put there.
+pub(crate) fn blocking_entry(name: &str) -> Option<String> {
+    let path = path_of(name);
+    let meta = fs::symlink_metadata(&path).ok()?;
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(&path).unwrap_or_default();
+        Some(format!("a link to {}", target.display()))
+    } else if is_namespace_file(&path) || (meta.is_file() && meta.len() == 0) {
+        None
+    } else {
+        Some("a file that is no namespace".into())
+    }
+}
+
+/// A namespace's bind mount, as `ip netns add` makes it. A symbolic link is never one, even
+/// to a namespace file: someone put it there, and following it would act on what it points
+/// to (another namespace, or a mount point to unmount).
 fn is_namespace_file(path: &Path) -> bool {
-    nix::sys::statfs::statfs(path)
-        // nsfs is the filesystem behind /proc/*/ns/* and their bind mounts.
-        .map(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
-        .unwrap_or(false)
+    let linked = fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_symlink());
+    !linked
+        && nix::sys::statfs::statfs(path)
+            // nsfs is the filesystem behind /proc/*/ns/* and their bind mounts.
+            .map(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+            .unwrap_or(false)
 }
 
 /// Makes /run/netns a shared mount, as iproute2 does, so that namespaces mounted there

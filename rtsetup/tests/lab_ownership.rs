@@ -80,6 +80,30 @@ fn up_refuses_every_name_it_did_not_create_and_creates_nothing() {
 }
 
 #[test]
+fn a_link_planted_under_a_lab_name_is_refused_and_never_followed() {
+    private_world(|| {
+        let theirs = Netns::create("theirs").unwrap();
+        let identity = theirs.identity().unwrap();
+        let planted = std::path::Path::new(rtsetup::netns::NETNS_RUN_DIR).join("lb");
+        std::os::unix::fs::symlink("/run/netns/theirs", &planted).unwrap();
+        let before = World::now();
+        let out = rtsetup(&["lab", "up"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("namespace name lb (a link to /run/netns/theirs)"),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(World::now(), before, "a refused up changed the host");
+        let out = rtsetup(&["lab", "down"]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(planted.symlink_metadata().is_ok(), "down removed the link");
+        assert!(theirs.identity().unwrap().same(&identity));
+    });
+}
+
+#[test]
 fn an_interface_named_as_the_bridge_is_refused_and_outlives_down() {
     private_world(|| {
         let mut here = Rtnl::open(&Netns::Current).unwrap();

@@ -383,3 +383,43 @@ fn a_name_that_is_no_namespace_is_not_found_before_setns() {
         Ok(_) => panic!("a plain file was used as a namespace"),
     }
 }
+
+#[test]
+fn a_symbolic_link_in_the_registry_is_no_namespace_and_is_never_followed() {
+    use rtsetup::netns::NETNS_RUN_DIR;
+    use rtsetup::Removal;
+    let (_scratch, ns) = Scratch::new("link", &["real"]);
+    let real = ns[0].name().unwrap().to_string();
+    let identity = ns[0].identity().unwrap();
+    let name = format!("rt{}-link", std::process::id());
+    let link = std::path::Path::new(NETNS_RUN_DIR).join(&name);
+    std::os::unix::fs::symlink(std::path::Path::new(NETNS_RUN_DIR).join(&real), &link).unwrap();
+    let planted = || link.symlink_metadata().is_ok();
+
+    assert!(!Netns::exists(&name));
+    assert!(!Netns::list().unwrap().contains(&name));
+    assert!(Netns::open(&name).unwrap_err().is_not_found());
+    match Rtnl::open(&Netns::Named(name.clone())) {
+        Err(e) => assert!(e.is_not_found(), "{e}"),
+        Ok(_) => panic!("rtnetlink opened through a link"),
+    }
+    // Creating over it would mount over what it points to.
+    assert!(matches!(Netns::create(&name), Err(Error::Exists { .. })));
+    assert!(
+        ns[0].identity().unwrap().same(&identity),
+        "the namespace moved"
+    );
+    // Removal by identity leaves someone's link alone; delete removes the link only.
+    assert_eq!(
+        Netns::delete_if(&name, &identity).unwrap(),
+        Removal::Missing
+    );
+    assert!(planted(), "delete_if removed a link it did not make");
+    assert!(Netns::delete(&name).unwrap());
+    assert!(!planted());
+    assert!(
+        Netns::exists(&real),
+        "deleting the link unmounted its target"
+    );
+    assert!(ns[0].identity().unwrap().same(&identity));
+}

@@ -53,7 +53,7 @@ use crate::ipnet::IpNet;
 use crate::lab::process::{self, ProcessId, SpawnError};
 use crate::lab::state::STATE_ROOT;
 use crate::link::Link;
-use crate::netns::{Netns, NetnsExt, NsIdentity};
+use crate::netns::{blocking_entry, Netns, NetnsExt, NsIdentity};
 use crate::removal::Removal;
 use crate::rtnl::Rtnl;
 use crate::sysctl::{self, Key};
@@ -350,6 +350,8 @@ impl Ledger {
                 Name::Netns(name) => {
                     if Netns::exists(name) && !self.owns_netns(name)? {
                         taken.push(foreign_netns(name)?);
+                    } else if let Some(what) = blocking_entry(name) {
+                        taken.push(format!("namespace name {name} ({what})"));
                     }
                 }
                 Name::Link(netns, name) => {
