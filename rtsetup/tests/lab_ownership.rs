@@ -104,6 +104,35 @@ fn a_link_planted_under_a_lab_name_is_refused_and_never_followed() {
 }
 
 #[test]
+fn a_state_directory_that_is_a_link_is_refused_before_anything_is_made() {
+    private_world(|| {
+        std::fs::create_dir("/run/elsewhere").unwrap();
+        std::os::unix::fs::symlink("/run/elsewhere", rtsetup::lab::STATE_ROOT).unwrap();
+        let before = World::now();
+        let refused = |args: &[&str]| {
+            let out = rtsetup(args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+            assert!(
+                String::from_utf8_lossy(&out.stderr)
+                    .contains(&format!("{} is a link", rtsetup::lab::STATE_ROOT)),
+                "{}",
+                text(&out)
+            );
+        };
+        refused(&["lab", "up"]);
+        assert_eq!(World::now(), before, "a refused up changed the host");
+        assert_eq!(std::fs::read_dir("/run/elsewhere").unwrap().count(), 0);
+        // A record found through the link is not acted on either.
+        std::fs::create_dir("/run/elsewhere/dsr").unwrap();
+        std::fs::write("/run/elsewhere/dsr/record.json", "[]").unwrap();
+        let planted = World::now();
+        refused(&["lab", "down"]);
+        assert_eq!(World::now(), planted, "a refused down changed the host");
+        assert!(std::path::Path::new("/run/elsewhere/dsr/record.json").exists());
+    });
+}
+
+#[test]
 fn an_interface_named_as_the_bridge_is_refused_and_outlives_down() {
     private_world(|| {
         let mut here = Rtnl::open(&Netns::Current).unwrap();

@@ -273,6 +273,8 @@ impl Ledger {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(file_error("create", path, e)),
             }
+            // Before anything is made inside it.
+            own_directory(path)?;
         }
         let ledger = Ledger::lock(lab, dir)?;
         // An empty record at once: a state directory always has one for `down` to find.
@@ -295,6 +297,9 @@ impl Ledger {
     }
 
     fn lock(lab: &str, dir: PathBuf) -> Result<Ledger> {
+        for path in [Path::new(STATE_ROOT), dir.as_path()] {
+            own_directory(path)?;
+        }
         let lock = File::open(&dir).map_err(|e| file_error("open", &dir, e))?;
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
@@ -1001,6 +1006,30 @@ pub(crate) fn require_admin(action: &'static str, lab: &str) -> Result<()> {
             place: Place::Current,
         })
     }
+}
+
+/// Records live only in directories of the caller's own: through a link, or in someone
+/// else's directory, `down` would act on a record it never wrote.
+fn own_directory(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).map_err(|e| file_error("inspect", path, e))?;
+    let what = if meta.file_type().is_symlink() {
+        "a link"
+    } else if !meta.is_dir() {
+        "not a directory"
+    } else if meta.uid() != nix::unistd::geteuid().as_raw() {
+        "someone else's directory"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Invalid {
+        what: "lab state directory",
+        reason: format!(
+            "{} is {what}: rtsetup keeps its records only in a directory it made; \
+             move it away if it is not in use",
+            path.display()
+        ),
+    })
 }
 
 fn file_error(action: &'static str, path: &Path, e: io::Error) -> Error {
