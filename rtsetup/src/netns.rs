@@ -263,6 +263,11 @@ impl NetnsExt for Netns {
     fn delete_if(name: &str, expected: &NsIdentity) -> Result<Removal> {
         validate_name(name)?;
         let path = path_of(name);
+        if is_link(&path) {
+            return Ok(Removal::Different(
+                "it is a link someone put there, not the namespace that was created".into(),
+            ));
+        }
         if !is_namespace_file(&path) {
             if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
                 fs::remove_file(&path).map_err(|e| {
@@ -500,12 +505,13 @@ fn validate_name(name: &str) -> Result<()> {
     })
 }
 
-/// What stands at `/run/netns/NAME` that is neither a namespace nor the empty mount point an
-/// interrupted create leaves (which a create reuses): a link or a file someone put there.
+/// What stands at `/run/netns/NAME` that is neither a namespace's mount nor the empty mount
+/// point an interrupted create leaves (which a create reuses): a link (even to a namespace)
+/// or a file someone put there.
 pub(crate) fn blocking_entry(name: &str) -> Option<String> {
     let path = path_of(name);
     let meta = fs::symlink_metadata(&path).ok()?;
-    if meta.file_type().is_symlink() {
+    if is_link(&path) {
         let target = fs::read_link(&path).unwrap_or_default();
         Some(format!("a link to {}", target.display()))
     } else if is_namespace_file(&path) || (meta.is_file() && meta.len() == 0) {
@@ -515,16 +521,20 @@ pub(crate) fn blocking_entry(name: &str) -> Option<String> {
     }
 }
 
-/// A namespace's bind mount, as `ip netns add` makes it. A symbolic link is never one, even
-/// to a namespace file: someone put it there, and following it would act on what it points
-/// to (another namespace, or a mount point to unmount).
+/// A namespace file: a bind mount as `ip netns add` makes it, or a link to one (people link
+/// `/proc/PID/ns/net` there to use a container's namespace with `ip netns exec`), which is
+/// followed for use but never for creating or deleting (see [`is_link`]).
 fn is_namespace_file(path: &Path) -> bool {
-    let linked = fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_symlink());
-    !linked
-        && nix::sys::statfs::statfs(path)
-            // nsfs is the filesystem behind /proc/*/ns/* and their bind mounts.
-            .map(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
-            .unwrap_or(false)
+    nix::sys::statfs::statfs(path)
+        // nsfs is the filesystem behind /proc/*/ns/* and their bind mounts.
+        .map(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+        .unwrap_or(false)
+}
+
+/// Whether `path` is a symbolic link: someone else's entry, whatever it points to. Mounting
+/// over it or unmounting it would act on its target.
+fn is_link(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Makes /run/netns a shared mount, as iproute2 does, so that namespaces mounted there

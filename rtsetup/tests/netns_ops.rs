@@ -385,41 +385,55 @@ fn a_name_that_is_no_namespace_is_not_found_before_setns() {
 }
 
 #[test]
-fn a_symbolic_link_in_the_registry_is_no_namespace_and_is_never_followed() {
+fn a_symbolic_link_in_the_registry_is_used_but_never_created_over_or_unmounted() {
     use rtsetup::netns::NETNS_RUN_DIR;
     use rtsetup::Removal;
     let (_scratch, ns) = Scratch::new("link", &["real"]);
     let real = ns[0].name().unwrap().to_string();
     let identity = ns[0].identity().unwrap();
-    let name = format!("rt{}-link", std::process::id());
+    let pid = std::process::id();
+    let name = format!("rt{pid}-link");
     let link = std::path::Path::new(NETNS_RUN_DIR).join(&name);
+    // How people give a container's namespace a name for `ip netns exec`.
     std::os::unix::fs::symlink(std::path::Path::new(NETNS_RUN_DIR).join(&real), &link).unwrap();
-    let planted = || link.symlink_metadata().is_ok();
+    let planted = |link: &std::path::Path| link.symlink_metadata().is_ok();
 
-    assert!(!Netns::exists(&name));
-    assert!(!Netns::list().unwrap().contains(&name));
-    assert!(Netns::open(&name).unwrap_err().is_not_found());
-    match Rtnl::open(&Netns::Named(name.clone())) {
-        Err(e) => assert!(e.is_not_found(), "{e}"),
-        Ok(_) => panic!("rtnetlink opened through a link"),
-    }
-    // Creating over it would mount over what it points to.
-    assert!(matches!(Netns::create(&name), Err(Error::Exists { .. })));
-    assert!(
-        ns[0].identity().unwrap().same(&identity),
-        "the namespace moved"
-    );
-    // Removal by identity leaves someone's link alone; delete removes the link only.
-    assert_eq!(
+    // Used like iproute2 uses it: the namespace it points to.
+    assert!(Netns::exists(&name));
+    let linked = Netns::open(&name).unwrap();
+    assert!(linked.identity().unwrap().same(&identity));
+    // Never deleted by identity (it is not the mount that was created), and `delete`
+    // removes the link only, not the namespace it points to.
+    assert!(matches!(
         Netns::delete_if(&name, &identity).unwrap(),
-        Removal::Missing
-    );
-    assert!(planted(), "delete_if removed a link it did not make");
+        Removal::Different(_)
+    ));
+    assert!(planted(&link), "delete_if removed a link it did not make");
     assert!(Netns::delete(&name).unwrap());
-    assert!(!planted());
+    assert!(!planted(&link));
     assert!(
         Netns::exists(&real),
         "deleting the link unmounted its target"
     );
     assert!(ns[0].identity().unwrap().same(&identity));
+
+    // A link to something else is no namespace, and nothing is mounted over it.
+    let elsewhere = std::env::temp_dir().join(format!("rt{pid}-elsewhere"));
+    std::fs::write(&elsewhere, b"someone's file").unwrap();
+    let odd = format!("rt{pid}-odd");
+    let odd_link = std::path::Path::new(NETNS_RUN_DIR).join(&odd);
+    std::os::unix::fs::symlink(&elsewhere, &odd_link).unwrap();
+    assert!(!Netns::exists(&odd));
+    match Rtnl::open(&Netns::Named(odd.clone())) {
+        Err(e) => assert!(e.is_not_found(), "{e}"),
+        Ok(_) => panic!("rtnetlink opened through a link to a plain file"),
+    }
+    let refused = Netns::create(&odd);
+    let deleted = Netns::delete(&odd);
+    let contents = std::fs::read(&elsewhere).unwrap();
+    std::fs::remove_file(&elsewhere).unwrap();
+    assert!(matches!(refused, Err(Error::Exists { .. })), "{refused:?}");
+    assert_eq!(contents, b"someone's file");
+    assert!(deleted.unwrap());
+    assert!(!planted(&odd_link));
 }

@@ -353,10 +353,10 @@ impl Ledger {
         for name in names {
             match name {
                 Name::Netns(name) => {
-                    if Netns::exists(name) && !self.owns_netns(name)? {
-                        taken.push(foreign_netns(name)?);
-                    } else if let Some(what) = blocking_entry(name) {
+                    if let Some(what) = blocking_entry(name) {
                         taken.push(format!("namespace name {name} ({what})"));
+                    } else if Netns::exists(name) && !self.owns_netns(name)? {
+                        taken.push(foreign_netns(name)?);
                     }
                 }
                 Name::Link(netns, name) => {
