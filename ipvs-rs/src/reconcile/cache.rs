@@ -237,6 +237,14 @@ impl Reconciler {
         Ok(out)
     }
 
+    /// The policy without its cap: the cap applies once, to the whole plan of a sync.
+    fn uncapped(&self) -> Policy {
+        Policy {
+            max_deletes: None,
+            ..self.policy
+        }
+    }
+
     fn period_passed(&self) -> bool {
         match (self.period, self.last_read) {
             (Some(period), Some(last)) => last.elapsed() >= period,
@@ -270,19 +278,24 @@ impl Reconciler {
         self.resync = None;
         self.read_scope = None;
         self.last_read = Some(started);
-        // What the kernel holds in the settings the caller controls is cached as the caller
-        // wrote it, so the next sync finds those entries equal without planning them. A
-        // service with anything to change, even held back (draining, over the cap of
-        // deletes), keeps the kernel's entry, so the next sync plans it again.
-        let unfinished = Plan::compute(&self.cache, desired, &self.scope).into_changes();
-        let changed: BTreeSet<ServiceKey> = unfinished.iter().map(|c| *c.service()).collect();
+        // Planned once, uncapped. What the kernel holds in the settings the caller controls
+        // is cached as the caller wrote it, so the next sync finds those entries equal
+        // without planning them; a service with anything to change, even held back
+        // (draining, over the cap of deletes), keeps the kernel's entry, so the next sync
+        // plans it again.
+        let (changes, draining) =
+            Plan::compute_with(&self.cache, desired, &self.scope, &self.uncapped()).into_parts();
+        let changed: BTreeSet<ServiceKey> = changes
+            .iter()
+            .map(|c| *c.service())
+            .chain(draining.iter().map(|(key, _)| *key))
+            .collect();
         for entry in desired {
             if self.cache.contains(&entry.service.key) && !changed.contains(&entry.service.key) {
                 copy(&mut self.cache, entry);
             }
         }
-        let plan = Plan::compute_with(&self.cache, desired, &self.scope, &self.policy);
-        let (changes, draining) = plan.into_parts();
+        let (changes, draining) = Plan::assemble(changes, draining, &self.policy).into_parts();
         note_draining(&mut out.report, draining);
         Ok(verify::reverify(ipvs, changes, self.policy.removal, &mut out.report).await)
     }
@@ -352,12 +365,8 @@ impl Reconciler {
             .filter(|c| !touched.contains(c.service()))
             .collect();
         // The re-read services are planned with the policy, on fresh connection counts.
-        let policy = Policy {
-            max_deletes: None,
-            ..self.policy
-        };
         let (fresh, draining) =
-            Plan::compute_with(&found, &wanted, &self.scope, &policy).into_parts();
+            Plan::compute_with(&found, &wanted, &self.scope, &self.uncapped()).into_parts();
         changes.extend(fresh);
         changes.sort_by_key(phase);
         let (changes, draining) = Plan::assemble(changes, draining, &self.policy).into_parts();
