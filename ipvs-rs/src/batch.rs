@@ -1,9 +1,11 @@
 //! Many requests in few `sendmsg` calls.
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
+use netlink_packet_core::NLM_F_REQUEST;
 
 use crate::socket::Conn;
-use crate::{Daemon, Destination, Error, Request, Result, Service, ServiceKey, Timeouts};
+use crate::{
+    Daemon, DaemonState, Destination, Error, Request, Result, Service, ServiceKey, Timeouts,
+};
 
 /// A list of requests for [`Handle::apply`](crate::Handle::apply), sent many per `sendmsg`.
 ///
@@ -85,6 +87,11 @@ impl Batch {
         self.push(Request::StartDaemon(daemon))
     }
 
+    /// Appends a stop of the sync daemon of `state`.
+    pub fn stop_daemon(&mut self, state: DaemonState) -> &mut Self {
+        self.push(Request::StopDaemon(Daemon::new(state, "")))
+    }
+
     /// The number of requests.
     pub fn len(&self) -> usize {
         self.requests.len()
@@ -118,7 +125,8 @@ impl Extend<Request> for Batch {
 /// Requests per `sendmsg` when a batch is applied; their acks must fit the receive buffer.
 const CHUNK: usize = 256;
 
-/// One `sendmsg` of a batch: requests `base..base + len`, sequence numbers `first..=last`.
+/// One `sendmsg` of a batch: requests `base..base + len` with sequence numbers from `first`,
+/// then the probe `last` that closes it.
 pub(crate) struct Chunk {
     base: usize,
     len: usize,
@@ -157,10 +165,11 @@ impl<'b> Outcomes<'b> {
     /// Frames the chunk of requests starting at `base` into `out` (cleared first), `None`
     /// when none is left.
     ///
-    /// Only the chunk's last request asks for an ack: the kernel reports a failure whether
-    /// asked or not, and handles one socket's messages in order, so the last ack also says
-    /// that every earlier request without an error succeeded. That saves the kernel an ack and
-    /// the reader a receive for every other request.
+    /// No request asks for an ack: the kernel reports a failure whether asked or not, and
+    /// handles one socket's messages in order, so the ack of the probe that closes the chunk
+    /// (see `Conn::encode_probe`) says that every request without an error succeeded. That
+    /// saves the kernel an ack and the reader a receive per request, and no request can leave
+    /// the reader waiting for an ack the kernel never sends.
     pub(crate) fn encode_chunk(
         &self,
         base: usize,
@@ -169,23 +178,17 @@ impl<'b> Outcomes<'b> {
     ) -> Option<Chunk> {
         let chunk = self.requests.get(base..)?.chunks(CHUNK).next()?;
         out.clear();
-        let last = chunk.len() - 1;
         let mut first = None;
-        for (i, request) in chunk.iter().enumerate() {
-            let flags = if i == last {
-                NLM_F_REQUEST | NLM_F_ACK
-            } else {
-                NLM_F_REQUEST
-            };
-            let seq = conn.encode_request(request, flags, out);
+        for request in chunk {
+            let seq = conn.encode_request(request, NLM_F_REQUEST, out);
             first.get_or_insert(seq);
         }
-        let first = first.unwrap_or(0);
+        let last = conn.encode_probe(out);
         Some(Chunk {
             base,
             len: chunk.len(),
-            first,
-            last: first.wrapping_add(last as u32),
+            first: first.unwrap_or(last),
+            last,
         })
     }
 

@@ -164,22 +164,11 @@ impl Handle {
     ) -> Result<Vec<IpvsMessage>> {
         let cmd = msg.cmd;
         let mut conn = self.lock()?;
-        let seq = conn.send_request(msg)?;
-        let mut replies = Vec::new();
+        let mut exchange = conn.send_request(&msg)?;
         loop {
-            match conn.next_reply()? {
-                Reply::Message { seq: s, msg } if s == seq => replies.push(msg),
-                Reply::Ack {
-                    seq: s,
-                    errno,
-                    message,
-                } if s == seq => {
-                    return match errno {
-                        0 => Ok(replies),
-                        errno => Err(Error::from_kernel(cmd, errno, message, names)),
-                    };
-                }
-                _ => {}
+            if let Some(outcome) = exchange.take(conn.next_reply()?) {
+                return outcome
+                    .map_err(|(errno, message)| Error::from_kernel(cmd, errno, message, names));
             }
         }
     }
@@ -211,9 +200,9 @@ impl Handle {
     /// request's result is [`Error::Invalid`] and every other one [`Error::NotSent`].
     ///
     /// **Not atomic**: the kernel applies each request even after an earlier one failed.
-    /// Each error is attributed to its request by sequence number; only the last request of
-    /// each `sendmsg` asks for an ack, which the kernel sends after handling every earlier one,
-    /// so a request without an error before that ack succeeded. If the socket fails or times
+    /// Each error is attributed to its request by sequence number; each `sendmsg` ends with a
+    /// no-op message that asks for an ack, which the kernel sends after handling every earlier
+    /// one, so a request without an error before that ack succeeded. If the socket fails or times
     /// out, the requests whose outcome is unknown get that error.
     pub fn apply(&self, batch: &Batch) -> Vec<Result<()>> {
         if let Some(refused) = self.validation.refuse(batch) {

@@ -18,6 +18,7 @@ use crate::{Error, Request, Result};
 
 const NLMSG_HDRLEN: usize = 16;
 const GENL_HDRLEN: usize = 4;
+const NLMSG_NOOP: u16 = 1;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_CAPPED: u16 = 0x100;
@@ -48,6 +49,49 @@ pub(crate) enum Reply<T = IpvsMessage> {
     },
     /// The end of a dump (`errno` non-zero if the dump failed).
     Done { seq: u32, errno: i32 },
+}
+
+/// One request on its way: the replies and the failure the kernel sent for it so far, until
+/// the ack of the probe that closes it (see [`Conn::encode_probe`]).
+pub(crate) struct Exchange {
+    seq: u32,
+    end: u32,
+    replies: Vec<IpvsMessage>,
+    failure: Option<(i32, Option<String>)>,
+}
+
+impl Exchange {
+    /// The sequence number whose ack ends the exchange.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn end(&self) -> u32 {
+        self.end
+    }
+
+    /// Takes one reply; once the probe's ack has come, the request's replies or its failure
+    /// (errno and extended-ack text). Replies to other exchanges are stale and ignored.
+    pub(crate) fn take(
+        &mut self,
+        reply: Reply,
+    ) -> Option<std::result::Result<Vec<IpvsMessage>, (i32, Option<String>)>> {
+        match reply {
+            Reply::Message { seq, msg } if seq == self.seq => self.replies.push(msg),
+            Reply::Ack {
+                seq,
+                errno,
+                message,
+            } if seq == self.seq && errno != 0 => {
+                self.failure.get_or_insert((errno, message));
+            }
+            Reply::Ack { seq, .. } if seq == self.end => {
+                return Some(match self.failure.take() {
+                    Some(failure) => Err(failure),
+                    None => Ok(std::mem::take(&mut self.replies)),
+                });
+            }
+            _ => {}
+        }
+        None
+    }
 }
 
 /// `IP_VS_SO_GET_INFO`: the socket option that reports a namespace's number of services.
@@ -324,12 +368,44 @@ impl Conn {
         seq
     }
 
-    /// Sends one request expecting an ack (and maybe a reply before it).
-    pub(crate) fn send_request(&mut self, msg: IpvsMessage) -> Result<u32> {
+    /// Appends the message that closes an exchange, an `NLMSG_NOOP` asking for an ack, and
+    /// returns its sequence number.
+    ///
+    /// The kernel handles a `sendmsg`'s messages in order and reports every failure, but sends
+    /// nothing at all for a request whose handler returns `EINTR` (`netlink_rcv_skb` skips the
+    /// ack even with `NLM_F_ACK`). IPVS does that when a sync daemon is stopped before its
+    /// kernel thread first ran (`kthread_stop`), with the daemon stopped all the same. A reader
+    /// waiting for that request's own ack would wait forever; the probe's ack always comes,
+    /// once every message before it was handled.
+    pub(crate) fn encode_probe(&mut self, out: &mut Vec<u8>) -> u32 {
+        let seq = self.next_seq();
+        out.extend_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+        out.extend_from_slice(&NLMSG_NOOP.to_ne_bytes());
+        out.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        out.extend_from_slice(&seq.to_ne_bytes());
+        out.extend_from_slice(&0u32.to_ne_bytes());
+        seq
+    }
+
+    /// Frames one request (without an ack of its own: a failure is reported anyway) and the
+    /// probe that closes its exchange (see [`Conn::encode_probe`]).
+    pub(crate) fn encode_exchange(&mut self, msg: &IpvsMessage, out: &mut Vec<u8>) -> Exchange {
+        let seq = self.encode(msg, NLM_F_REQUEST, out);
+        let end = self.encode_probe(out);
+        Exchange {
+            seq,
+            end,
+            replies: Vec::new(),
+            failure: None,
+        }
+    }
+
+    /// Sends one request and the probe closing its exchange.
+    pub(crate) fn send_request(&mut self, msg: &IpvsMessage) -> Result<Exchange> {
         let mut out = Vec::new();
-        let seq = self.encode(&msg, NLM_F_REQUEST | NLM_F_ACK, &mut out);
+        let exchange = self.encode_exchange(msg, &mut out);
         self.send(&out)?;
-        Ok(seq)
+        Ok(exchange)
     }
 
     /// Starts a dump on `channel`; the replies are read from there until the next send.
@@ -578,6 +654,76 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(matches!(conn.next_reply(), Err(Error::Timeout)));
         assert!(started.elapsed() >= Duration::from_millis(40));
+    }
+
+    fn ack(seq: u32, errno: i32) -> Reply {
+        Reply::Ack {
+            seq,
+            errno,
+            message: None,
+        }
+    }
+
+    /// Only the probe's ack ends an exchange: a request the kernel never answers (its handler
+    /// returned `EINTR`) succeeded, a failure waits for the probe, stale replies are ignored.
+    #[test]
+    fn an_exchange_ends_at_the_probe_ack() {
+        let exchange = || Exchange {
+            seq: 7,
+            end: 8,
+            replies: Vec::new(),
+            failure: None,
+        };
+        let mut unanswered = exchange();
+        assert!(unanswered.take(ack(6, libc::EEXIST)).is_none(), "stale");
+        assert!(matches!(unanswered.take(ack(8, 0)), Some(Ok(r)) if r.is_empty()));
+
+        let mut failed = exchange();
+        assert!(failed.take(ack(7, libc::ESRCH)).is_none());
+        assert!(matches!(
+            failed.take(ack(8, 0)),
+            Some(Err((libc::ESRCH, None)))
+        ));
+
+        let mut answered = exchange();
+        let info = IpvsMessage::new(crate::wire::IpvsCmd::GetInfo, vec![]);
+        let reply = |seq| Reply::Message {
+            seq,
+            msg: info.clone(),
+        };
+        assert!(answered.take(reply(7)).is_none());
+        assert!(answered.take(reply(5)).is_none(), "stale");
+        assert!(matches!(answered.take(ack(8, 0)), Some(Ok(r)) if r.len() == 1));
+    }
+
+    /// The host kernel's generic netlink (no IPVS needed) answers as an exchange relies on: a
+    /// request without `NLM_F_ACK` that fails is reported, and the probe after it is acked.
+    #[test]
+    fn the_kernel_reports_a_failure_and_then_acks_the_probe() {
+        let sockets = open_sockets().expect("sockets");
+        let mut conn = Conn::unresolved(sockets, Some(Duration::from_secs(5))).unwrap();
+        // nlctrl's own id: the IPVS command number of GET_INFO is no command of it.
+        conn.family = libc::GENL_ID_CTRL as u16;
+        let msg = IpvsMessage::new(crate::wire::IpvsCmd::GetInfo, vec![]);
+        let mut exchange = conn.send_request(&msg).unwrap();
+        let outcome = loop {
+            if let Some(outcome) = exchange.take(conn.next_reply().unwrap()) {
+                break outcome;
+            }
+        };
+        assert!(
+            matches!(outcome, Err((libc::EOPNOTSUPP, _))),
+            "{:?}",
+            outcome.err()
+        );
+
+        let mut out = Vec::new();
+        let probe = conn.encode_probe(&mut out);
+        assert_eq!(out.len(), NLMSG_HDRLEN);
+        conn.send(&out).unwrap();
+        assert!(
+            matches!(conn.next_reply().unwrap(), Reply::Ack { seq, errno: 0, .. } if seq == probe)
+        );
     }
 
     #[test]

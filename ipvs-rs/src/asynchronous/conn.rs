@@ -173,35 +173,22 @@ impl AsyncConn {
         }
     }
 
-    /// Sends one request with an ack and returns the replies before the ack.
+    /// Sends one request and the probe closing its exchange, and returns the request's
+    /// replies.
     pub(crate) async fn transact(
         &mut self,
         msg: &IpvsMessage,
         names: Option<(&str, Option<&str>)>,
     ) -> Result<Vec<IpvsMessage>> {
         let mut out = Vec::new();
-        let seq = self.conn.encode(
-            msg,
-            netlink_packet_core::NLM_F_REQUEST | netlink_packet_core::NLM_F_ACK,
-            &mut out,
-        );
-        self.send(Channel::Requests, &out, seq).await?;
-        let mut replies = Vec::new();
+        let mut exchange = self.conn.encode_exchange(msg, &mut out);
+        self.send(Channel::Requests, &out, exchange.end()).await?;
         loop {
-            match self.next_reply().await? {
-                Reply::Message { seq: s, msg } if s == seq => replies.push(msg),
-                Reply::Ack {
-                    seq: s,
-                    errno,
-                    message,
-                } if s == seq => {
-                    self.finished();
-                    return match errno {
-                        0 => Ok(replies),
-                        errno => Err(Error::from_kernel(msg.cmd, errno, message, names)),
-                    };
-                }
-                _ => {}
+            if let Some(outcome) = exchange.take(self.next_reply().await?) {
+                self.finished();
+                return outcome.map_err(|(errno, message)| {
+                    Error::from_kernel(msg.cmd, errno, message, names)
+                });
             }
         }
     }

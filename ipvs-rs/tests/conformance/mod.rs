@@ -48,7 +48,6 @@ macro_rules! conformance_tests {
         $(
             #[test]
             fn $case() {
-                let _turn = $crate::conformance::turn(stringify!($case));
                 let ipvs = $open;
                 $crate::conformance::$case(&ipvs);
             }
@@ -56,31 +55,8 @@ macro_rules! conformance_tests {
     };
 }
 
-/// The cases that start sync daemons run one at a time and alone, the others together: on
-/// 6.1 under TCG, stopping a daemon on lo while other tests ran stalled for minutes, beyond
-/// any handle timeout (seen in four runs of the lane, at different stops).
-pub enum Turn {
-    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
-    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
-}
-
-pub fn turn(case: &str) -> Turn {
-    static LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
-    const ALONE: [&str; 4] = [
-        "daemons_start_once_per_role_with_kernel_defaults",
-        "daemon_requests_the_kernel_refuses",
-        "daemons_and_mixed_families_exclude_each_other",
-        "batches_apply_every_request_and_report_each",
-    ];
-    if ALONE.contains(&case) {
-        Turn::Alone(LOCK.write().unwrap_or_else(|e| e.into_inner()))
-    } else {
-        Turn::Shared(LOCK.read().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
 /// The interface sync daemons use: a veth (`sync0`, MTU 1500, up, no address) that the kernel
-/// side creates and the fake is told about (daemons on lo stalled the 6.1 lane when stopped).
+/// side creates and the fake is told about.
 pub const SYNC_IF: &str = "sync0";
 
 pub fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
@@ -859,11 +835,8 @@ pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
         ipvs.stop_daemon(DaemonState::BACKUP),
         Err(Error::NoSuchDaemon)
     ));
-    // Given values are kept; 0 means the default for port and TTL. (Only a master here: in
-    // the 6.1 lane under TCG, stopping a backup with its own group and port stalled for
-    // minutes, beyond any handle timeout, on lo and on a veth alike; the fake's rules for a
-    // backup's length, at least 1024 bytes, and an IPv6 group's larger header were measured
-    // by hand and are unit tests of the fake.)
+    // Given values are kept; 0 means the default for port and TTL. A backup's length is at
+    // least 1024 bytes, and an IPv6 group's header (48 bytes) is taken from its default.
     let master = with(Daemon::new(DaemonState::MASTER, SYNC_IF), |x| {
         x.sync_id = 255;
         x.sync_maxlen = Some(600);
@@ -871,11 +844,38 @@ pub fn daemons_start_once_per_role_with_kernel_defaults(ipvs: &dyn Ipvs) {
         x.mcast_port = Some(0);
         x.mcast_ttl = Some(3);
     });
+    let backup = with(Daemon::new(DaemonState::BACKUP, SYNC_IF), |x| {
+        x.sync_id = 7;
+        x.sync_maxlen = Some(5);
+        x.mcast_group = Some(v4(239, 1, 1, 2));
+        x.mcast_port = Some(9000);
+        x.mcast_ttl = Some(0);
+    });
     ipvs.start_daemon(&master).unwrap();
+    ipvs.start_daemon(&backup).unwrap();
     assert_eq!(
         ipvs.daemons().unwrap(),
-        [with(master.clone(), |x| {
+        [
+            with(master.clone(), |x| {
+                x.mcast_port = Some(8848);
+            }),
+            with(backup, |x| {
+                x.sync_maxlen = Some(1024);
+                x.mcast_ttl = Some(1);
+            })
+        ]
+    );
+    stop_all(ipvs);
+    let backup6 = with(Daemon::new(DaemonState::BACKUP, SYNC_IF), |x| {
+        x.mcast_group = Some("ff02::1:2".parse().unwrap());
+    });
+    ipvs.start_daemon(&backup6).unwrap();
+    assert_eq!(
+        ipvs.daemons().unwrap(),
+        [with(backup6, |x| {
+            x.sync_maxlen = Some(1500 - 48);
             x.mcast_port = Some(8848);
+            x.mcast_ttl = Some(1);
         })]
     );
     stop_all(ipvs);
