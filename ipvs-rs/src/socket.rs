@@ -51,6 +51,9 @@ pub(crate) enum Reply<T = IpvsMessage> {
     Done { seq: u32, errno: i32 },
 }
 
+/// What the kernel said of one request: its replies, or its errno and extended-ack text.
+pub(crate) type Outcome = std::result::Result<Vec<IpvsMessage>, (i32, Option<String>)>;
+
 /// One request on its way: the replies and the failure the kernel sent for it so far, until
 /// the ack of the probe that closes it (see [`Conn::encode_probe`]).
 pub(crate) struct Exchange {
@@ -69,10 +72,7 @@ impl Exchange {
 
     /// Takes one reply; once the probe's ack has come, the request's replies or its failure
     /// (errno and extended-ack text). Replies to other exchanges are stale and ignored.
-    pub(crate) fn take(
-        &mut self,
-        reply: Reply,
-    ) -> Option<std::result::Result<Vec<IpvsMessage>, (i32, Option<String>)>> {
+    pub(crate) fn take(&mut self, reply: Reply) -> Option<Outcome> {
         match reply {
             Reply::Message { seq, msg } if seq == self.seq => self.replies.push(msg),
             Reply::Ack {
