@@ -189,3 +189,29 @@ fn version_names_ipvsadm_rs_and_the_ipvsadm_it_mirrors() {
     assert!(v.contains("ipvsadm v1.31 2019/12/24"), "{v}");
     assert_eq!(ok(&["--version"]), v);
 }
+
+/// A daemon stopped right after it started: the kernel stops it without answering when its
+/// thread had not run yet (ipvsadm 1.31 then waits forever); ipvsadm-rs finishes, exit 0.
+#[test]
+fn restore_stops_daemons_it_just_started() {
+    testkit::kernel_test();
+    for args in [
+        &[
+            "link", "add", "sync0", "type", "veth", "peer", "name", "sync0p",
+        ][..],
+        &["link", "set", "sync0", "up"],
+    ] {
+        let out = Command::new("ip").args(args).output().expect("run ip");
+        assert!(out.status.success(), "ip {args:?}");
+    }
+    let input = "--start-daemon backup --mcast-interface sync0\n--stop-daemon backup\n\
+                 --start-daemon master --mcast-interface sync0\n--stop-daemon master\n"
+        .repeat(30);
+    let out = ipvsadm_rs(&["-R"], &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ok(&["-L", "--daemon"]), "");
+}
